@@ -1,0 +1,56 @@
+// Elementwise kernels over row-major tensors of rank ≤ 4 (shapes padded on the left with 1).
+//
+// binary: out[i] = a[ia] OP b[ib], with numpy broadcasting: `sa`/`sb` are the element
+//   strides of a and b over the 4-D output index (0 along a broadcast dimension).
+//   OP (override): 0 add, 1 sub, 2 mul, 3 div.
+//   bindings: 0 params, 1 a, 2 b, 3 out.  dispatch: ceil(n/256) folded by runtime.grid().
+// unary: out[i] = alpha * x[i] + beta (OP 0), or fill: out[i] = beta (OP 1).
+//   bindings: 0 params, 1 x, 2 out.
+// sum_to: out[j] = Σ over broadcast dims of x, i.e. the gradient of a broadcast.
+//   Output shape `os` (4-D), input shape `is`; `red` marks reduced dims (1) by stride trick:
+//   each output element loops over the `m` input elements that broadcast onto it.
+//   bindings: 0 params, 1 x, 2 out.
+
+struct Params {
+  n: u32, _p0: u32, _p1: u32, _p2: u32,
+  shape: vec4u,   // output shape (4-D)
+  sa: vec4u,      // a strides (0 = broadcast)
+  sb: vec4u,      // b strides
+  alpha: f32, beta: f32,
+}
+
+override OP: u32 = 0u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+fn flat(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+  return (wid.x + wid.y * nwg.x) * 256u + lid;
+}
+
+@compute @workgroup_size(256)
+fn binary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let i = flat(wid, nwg, lid);
+  if (i >= p.n) { return; }
+  let s = p.shape;
+  let c3 = i % s.w;
+  let r2 = i / s.w;
+  let c2 = r2 % s.z;
+  let r1 = r2 / s.z;
+  let c1 = r1 % s.y;
+  let c0 = r1 / s.y;
+  let c = vec4u(c0, c1, c2, c3);
+  let x = a[dot(c, p.sa)];
+  let y = b[dot(c, p.sb)];
+  var r: f32;
+  switch OP {
+    case 0u: { r = x + y; }
+    case 1u: { r = x - y; }
+    case 2u: { r = x * y; }
+    default: { r = x / y; }
+  }
+  out[i] = r;
+}

@@ -1,0 +1,224 @@
+/**
+ * Kernel launching: compiled-once pipelines, one shared command encoder, and uniform
+ * parameters packed into a ring that is written once per submit.
+ *
+ * Every op encodes its dispatches into the same compute pass; nothing is submitted until a
+ * sync point ({@link flush}: a readback, the end of a step, or a full parameter ring). On
+ * Mesa's CPU adapter a queue wait costs ~11 ms however little work it covers, while a
+ * dispatch inside a large submit costs ~25–50 µs, so batching is the whole game.
+ *
+ * Conventions for a kernel's WGSL (see any `*.wgsl` beside its launcher):
+ * - `@group(0) @binding(0) var<uniform> p: Params;` holds the launch's scalars (optional);
+ * - storage bindings follow at 1, 2, … in the order the launcher passes them;
+ * - sizes fixed per pipeline are `override` constants (tile sizes, workgroup sizes);
+ * - sizes that vary per call (rows, sequence length) come through `p`.
+ *
+ * @module
+ */
+import { gpu, throwDeviceErrors } from "./device.ts";
+
+/** A WGSL entry point plus the binding kinds parsed from its source. */
+export interface Kernel {
+  name: string;
+  source: string;
+  entry: string;
+  /** Kind of each binding index, parsed from the source. */
+  bindings: ("uniform" | "read" | "read_write")[];
+}
+
+/** Declare a kernel from WGSL source (imported as text) and an entry point name. */
+export function kernel(name: string, source: string, entry = "main"): Kernel {
+  const bindings: Kernel["bindings"] = [];
+  const re = /@binding\((\d+)\)\s*var\s*<\s*(uniform|storage)\s*(?:,\s*(read_write|read))?\s*>/g;
+  for (const m of source.matchAll(re)) {
+    const index = Number(m[1]);
+    bindings[index] = m[2] === "uniform" ? "uniform" : m[3] === "read_write" ? "read_write" : "read";
+  }
+  for (let i = 0; i < bindings.length; i++) {
+    if (!bindings[i]) throw new Error(`kernel ${name}: binding ${i} is missing (bindings must be dense)`);
+  }
+  return { name, source, entry, bindings };
+}
+
+/** A buffer binding: the whole buffer, or a window of it (offset multiple of 256 bytes). */
+export interface BufferBinding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+/** Scalars for the kernel's uniform `Params` struct, packed in declaration order. */
+export type ParamValue = { u32: number } | { i32: number } | { f32: number };
+export const u32 = (v: number): ParamValue => ({ u32: v });
+export const i32 = (v: number): ParamValue => ({ i32: v });
+export const f32 = (v: number): ParamValue => ({ f32: v });
+
+export interface Launch {
+  bindings: BufferBinding[];
+  workgroups: [number, number?, number?];
+  params?: ParamValue[];
+  overrides?: Record<string, number>;
+}
+
+const PARAM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we target
+const RING_SLOTS = 4096;
+
+interface State {
+  device: GPUDevice;
+  encoder?: GPUCommandEncoder;
+  pass?: GPUComputePassEncoder;
+  ring: GPUBuffer;
+  ringData: ArrayBuffer;
+  ringView: DataView;
+  slots: number;
+  pipelines: Map<Kernel, Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>;
+  dispatches: number;
+  submits: number;
+  afterSubmit: (() => void)[];
+}
+
+let state: State | undefined;
+
+function st(): State {
+  if (state) return state;
+  const device = gpu().device;
+  const ringData = new ArrayBuffer(PARAM_SLOT * RING_SLOTS);
+  state = {
+    device,
+    ring: device.createBuffer({
+      label: "params-ring",
+      size: ringData.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    }),
+    ringData,
+    ringView: new DataView(ringData),
+    slots: 0,
+    pipelines: new Map(),
+    dispatches: 0,
+    submits: 0,
+    afterSubmit: [],
+  };
+  return state;
+}
+
+function pipelineFor(k: Kernel, overrides: Record<string, number> | undefined) {
+  const s = st();
+  let byKey = s.pipelines.get(k);
+  if (!byKey) s.pipelines.set(k, byKey = new Map());
+  const key = overrides ? JSON.stringify(overrides) : "";
+  let hit = byKey.get(key);
+  if (!hit) {
+    const layout = s.device.createBindGroupLayout({
+      label: k.name,
+      entries: k.bindings.map((kind, binding) => ({
+        binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage" },
+      })),
+    });
+    const module = s.device.createShaderModule({ label: k.name, code: k.source });
+    const pipeline = s.device.createComputePipeline({
+      label: k.name,
+      layout: s.device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: k.entry, constants: overrides },
+    });
+    hit = { pipeline, layout };
+    byKey.set(key, hit);
+  }
+  return hit;
+}
+
+/** The shared command encoder, ending any open compute pass (for copies between ops). */
+export function commandEncoder(): GPUCommandEncoder {
+  const s = st();
+  if (s.pass) {
+    s.pass.end();
+    s.pass = undefined;
+  }
+  return s.encoder ??= s.device.createCommandEncoder();
+}
+
+/** Encode one dispatch of `k`. Nothing runs until the next {@link flush}. */
+export function launch(k: Kernel, l: Launch): void {
+  const s = st();
+  if (s.slots >= RING_SLOTS) flush();
+  const { pipeline, layout } = pipelineFor(k, l.overrides);
+  const entries: GPUBindGroupEntry[] = [];
+  let b = 0;
+  if (k.bindings[0] === "uniform") {
+    const base = s.slots++ * PARAM_SLOT;
+    const params = l.params ?? [];
+    if (params.length * 4 > PARAM_SLOT) throw new Error(`kernel ${k.name}: too many params`);
+    params.forEach((p, i) => {
+      if ("u32" in p) s.ringView.setUint32(base + 4 * i, p.u32, true);
+      else if ("i32" in p) s.ringView.setInt32(base + 4 * i, p.i32, true);
+      else s.ringView.setFloat32(base + 4 * i, p.f32, true);
+    });
+    entries.push({ binding: 0, resource: { buffer: s.ring, offset: base, size: PARAM_SLOT } });
+    b = 1;
+  }
+  if (l.bindings.length !== k.bindings.length - b) {
+    throw new Error(`kernel ${k.name}: expects ${k.bindings.length - b} buffers, got ${l.bindings.length}`);
+  }
+  l.bindings.forEach((bb, i) => {
+    entries.push({ binding: b + i, resource: { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size } });
+  });
+  const bindGroup = s.device.createBindGroup({ layout, entries });
+  if (!s.pass) s.pass = (s.encoder ??= s.device.createCommandEncoder()).beginComputePass();
+  s.pass.setPipeline(pipeline);
+  s.pass.setBindGroup(0, bindGroup);
+  const [x, y = 1, z = 1] = l.workgroups;
+  const max = gpu().maxWorkgroupsPerDim;
+  if (x > max || y > max || z > max) {
+    throw new Error(`kernel ${k.name}: dispatch ${x}×${y}×${z} exceeds ${max} per dimension`);
+  }
+  if (x > 0 && y > 0 && z > 0) s.pass.dispatchWorkgroups(x, y, z);
+  s.dispatches++;
+}
+
+/** Run `fn` after the next submit (e.g. to release staging buffers the batch uses). */
+export function afterSubmit(fn: () => void): void {
+  st().afterSubmit.push(fn);
+}
+
+/** Submit everything encoded so far. Returns without waiting for the GPU. */
+export function flush(): void {
+  const s = st();
+  if (!s.encoder) return;
+  if (s.pass) {
+    s.pass.end();
+    s.pass = undefined;
+  }
+  if (s.slots > 0) s.device.queue.writeBuffer(s.ring, 0, s.ringData, 0, s.slots * PARAM_SLOT);
+  s.device.queue.submit([s.encoder.finish()]);
+  s.encoder = undefined;
+  s.slots = 0;
+  s.submits++;
+  for (const fn of s.afterSubmit.splice(0)) fn();
+}
+
+/** Submit and wait until the GPU has finished all work (one ~11 ms wait on llvmpipe). */
+export async function sync(): Promise<void> {
+  flush();
+  await st().device.queue.onSubmittedWorkDone();
+  throwDeviceErrors();
+}
+
+/** Counters for tests and benchmarks: dispatches and submits since start. */
+export function launchStats(): { dispatches: number; submits: number; pipelines: number } {
+  const s = st();
+  let pipelines = 0;
+  for (const m of s.pipelines.values()) pipelines += m.size;
+  return { dispatches: s.dispatches, submits: s.submits, pipelines };
+}
+
+/**
+ * Split `n` workgroups into an (x, y) grid within the per-dimension limit. Kernels recover
+ * the flat index as `wid.x + wid.y * nwg.x` (with `@builtin(num_workgroups) nwg`).
+ */
+export function grid(n: number): [number, number] {
+  const max = gpu().maxWorkgroupsPerDim;
+  if (n <= max) return [Math.max(n, 1), 1];
+  const y = Math.ceil(n / max);
+  return [Math.ceil(n / y), y];
+}
