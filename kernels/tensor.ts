@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { gpu } from "./device.ts";
+import { gpu, throwDeviceErrors } from "./device.ts";
 import { afterSubmit, type BufferBinding, commandEncoder, flush } from "./runtime.ts";
 
 export type DType = "f32" | "i32" | "u32";
@@ -207,10 +207,10 @@ export function tensor(
     usage: USAGE,
     mappedAtCreation: true,
   });
-  const mapped = buffer.getMappedRange(0, Math.max(bytes, 4) + ((4 - bytes % 4) % 4));
-  if (dtype === "f32") new Float32Array(mapped).set(data as ArrayLike<number>);
-  else if (dtype === "i32") new Int32Array(mapped).set(data as ArrayLike<number>);
-  else new Uint32Array(mapped).set(data as ArrayLike<number>);
+  const mapped = buffer.getMappedRange();
+  if (dtype === "f32") new Float32Array(mapped, 0, n).set(data as ArrayLike<number>);
+  else if (dtype === "i32") new Int32Array(mapped, 0, n).set(data as ArrayLike<number>);
+  else new Uint32Array(mapped, 0, n).set(data as ArrayLike<number>);
   buffer.unmap();
   pool.allocatedBytes += buffer.size;
   return new Tensor(new Storage(buffer, bytes), [...shape], dtype);
@@ -237,7 +237,6 @@ export async function readAll(ts: Tensor[]): Promise<TypedArrayFor<DType>[]> {
   const all = staging.getMappedRange().slice(0);
   staging.unmap();
   staging.destroy();
-  const { throwDeviceErrors } = await import("./device.ts");
   throwDeviceErrors();
   return ts.map((t, i) => {
     const buf = all.slice(offsets[i], offsets[i] + t.bytes);
@@ -255,7 +254,7 @@ export function copyInto(src: Tensor, dst: Tensor, srcStart = 0, dstStart = 0, c
 export function write(dst: Tensor, data: ArrayLike<number>, dstStart = 0): void {
   const n = data.length;
   const staging = gpu().device.createBuffer({
-    size: Math.max(Math.ceil(n * 4 / 4) * 4, 4),
+    size: Math.max(n * 4, 4),
     usage: GPUBufferUsage.COPY_SRC,
     mappedAtCreation: true,
   });
