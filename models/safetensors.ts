@@ -261,6 +261,7 @@ export function f32ToF16Bits(values: Float32Array): Uint16Array {
   return new Uint16Array(new Float16Array(values).buffer);
 }
 
+/** Typed arrays use the host's byte order; safetensors is little-endian, as are x86 and ARM. */
 function typedView(bytes: Uint8Array, dtype: SafetensorsDtype): TypedTensorData {
   const b = bytes.buffer;
   switch (dtype) {

@@ -113,7 +113,8 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   s = s.replace(/\{,\}/g, ",")
     .replace(/(\d),\\!\s*(?=\d{3}(?!\d))/g, "$1")
     .replace(/(\d)\\[,!]\s*(?=\d{3}(?!\d))/g, "$1");
-  s = s.replace(/\\[,;:! ]|\\q?quad(?![A-Za-z])|~/g, " ");
+  // `\\ ` is a row break in a matrix, not the spacing command `\ `.
+  s = s.replace(/(?<!\\)\\[,;:! ]|\\q?quad(?![A-Za-z])|~/g, " ");
 
   // Words that join or hedge must survive `\text` removal.
   s = s.replace(/\\text\s*\{\s*(or|and)\s*\}/g, " $1 ");

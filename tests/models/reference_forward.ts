@@ -8,7 +8,14 @@ import type { ModelConfig } from "../../models/hf_config.ts";
 
 export type Weights = (name: string) => ArrayLike<number>;
 
-function linear(x: Float64Array, rows: number, w: ArrayLike<number>, out: number, inn: number, bias?: ArrayLike<number>) {
+function linear(
+  x: Float64Array,
+  rows: number,
+  w: ArrayLike<number>,
+  out: number,
+  inn: number,
+  bias?: ArrayLike<number>,
+) {
   // y[r, o] = Σ_i x[r, i] · W[o, i] (+ b[o]) — nn.Linear stores W as [out, in]
   const y = new Float64Array(rows * out);
   for (let r = 0; r < rows; r++) {
@@ -35,7 +42,14 @@ function rmsNorm(x: Float64Array, rows: number, h: number, w: ArrayLike<number>,
 }
 
 /** Rotate-half RoPE in place on [T, heads, D] with the given positions. */
-function rope(x: Float64Array, t: number, heads: number, d: number, positions: number[], theta: number) {
+function rope(
+  x: Float64Array,
+  t: number,
+  heads: number,
+  d: number,
+  positions: number[],
+  theta: number,
+) {
   const half = d / 2;
   for (let s = 0; s < t; s++) {
     for (let hd = 0; hd < heads; hd++) {
@@ -56,7 +70,12 @@ function rope(x: Float64Array, t: number, heads: number, d: number, positions: n
 /**
  * Logits [T, V] (row-major) of one unpadded sequence. `positions` defaults to 0..T−1.
  */
-export function referenceLogits(cfg: ModelConfig, w: Weights, ids: number[], positions?: number[]): Float64Array {
+export function referenceLogits(
+  cfg: ModelConfig,
+  w: Weights,
+  ids: number[],
+  positions?: number[],
+): Float64Array {
   const T = ids.length;
   const H = cfg.hiddenSize;
   const D = cfg.headDim;
@@ -96,7 +115,9 @@ export function referenceLogits(cfg: ModelConfig, w: Weights, ids: number[], pos
         for (let s = 0; s <= t; s++) z += scores[s] = Math.exp(scores[s] - max);
         for (let s = 0; s <= t; s++) {
           const pr = scores[s] / z;
-          for (let i = 0; i < D; i++) att[(t * hq + head) * D + i] += pr * v[(s * hkv + kh) * D + i];
+          for (let i = 0; i < D; i++) {
+            att[(t * hq + head) * D + i] += pr * v[(s * hkv + kh) * D + i];
+          }
         }
       }
     }

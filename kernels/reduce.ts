@@ -1,0 +1,217 @@
+/**
+ * Deterministic reductions with their backward: {@link sum}, {@link mean},
+ * {@link maskedSum}, {@link maskedMean}, over the whole tensor or over the last axis. No
+ * atomics: each sum runs in an order fixed by the shape, so reruns are bit-identical.
+ *
+ * Shapes: a full reduction returns shape `[1]` (the scalar `backward()` accepts). With
+ * `axis: -1` the last axis is dropped (`[B, T]` → `[B]`; a 1-D input gives `[1]`), or kept as
+ * 1 with `keepDim: true`. Masks are f32 0/1 of the same element count as `x`; a masked mean
+ * over an all-zero mask is 0 (with zero gradient), not NaN, so an empty response is harmless.
+ *
+ * The RL loss aggregations (`loss`, `mask`: [B, T]) take one op each, two for the second:
+ * - token_mean: `maskedMean(loss, mask)`
+ * - seq_mean_token_mean: `mean(maskedMean(loss, mask, { axis: -1 }))`
+ * - seq_mean_token_sum_norm (Dr.GRPO, per-sequence sums over a constant C, averaged over the
+ *   B sequences): `maskedSum(loss, mask, { scale: 1 / (B * C) })`
+ *
+ * How: a full reduction is two dispatches, `partials` (one workgroup per chunk of ≥4096
+ * elements, at most 1024 chunks) and `finish` (one workgroup folds the chunks in order). A
+ * reduction over the last axis is one dispatch: a workgroup per row, or a thread per row when
+ * rows are short. Tensors over the 128 MiB binding cap are bound in windows.
+ *
+ * @module
+ */
+import src from "./reduce.wgsl" with { type: "text" };
+import backwardSrc from "./reduce_backward.wgsl" with { type: "text" };
+import { record } from "./autograd.ts";
+import { gpu } from "./device.ts";
+import { f32, grid, kernel, launch, u32 } from "./runtime.ts";
+import { empty, type Tensor } from "./tensor.ts";
+
+const partialsKernel = kernel("reduce_partials", src, "partials");
+const finishKernel = kernel("reduce_finish", src, "finish");
+const rowsKernel = kernel("reduce_rows", src, "rows");
+const rowsSmallKernel = kernel("reduce_rows_small", src, "rows_small");
+const backwardKernel = kernel("reduce_backward", backwardSrc);
+
+const WG = 256;
+/** Elements per `partials` workgroup at least; grows so that there are ≤ MAX_PARTIALS. */
+const CHUNK = 4096;
+const MAX_PARTIALS = 1024;
+/** Rows shorter than this reduce one thread per row (a workgroup per row would idle). */
+const SMALL_ROW = 256;
+
+/** Options shared by every reduction. */
+export interface ReduceOptions {
+  /** `-1` (or the last axis' index): reduce each row of the last axis; default: everything. */
+  axis?: number;
+  /** With `axis`, keep the reduced axis as size 1 (`[B, T]` → `[B, 1]`). */
+  keepDim?: boolean;
+  /** Multiply the result by this constant (folds a loss normaliser into the same pass). */
+  scale?: number;
+}
+
+/** Σ x, over everything (→ [1]) or the last axis. */
+export function sum(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  return reduce(x, null, false, opts);
+}
+
+/** Mean of x, over everything (→ [1]) or the last axis. */
+export function mean(x: Tensor, opts: ReduceOptions = {}): Tensor {
+  const count = opts.axis === undefined ? x.size : x.shape[x.rank - 1];
+  return reduce(x, null, false, { ...opts, scale: (opts.scale ?? 1) / count });
+}
+
+/** Σ x·mask, over everything (→ [1]) or the last axis. */
+export function maskedSum(x: Tensor, mask: Tensor, opts: ReduceOptions = {}): Tensor {
+  return reduce(x, mask, false, opts);
+}
+
+/** Σ x·mask / Σ mask (0 where Σ mask = 0), over everything (→ [1]) or the last axis. */
+export function maskedMean(x: Tensor, mask: Tensor, opts: ReduceOptions = {}): Tensor {
+  return reduce(x, mask, true, opts);
+}
+
+function reduce(x: Tensor, mask: Tensor | null, isMean: boolean, opts: ReduceOptions): Tensor {
+  if (mask && mask.size !== x.size) {
+    throw new Error(`masked reduction: mask [${mask.shape}] does not match x [${x.shape}]`);
+  }
+  const scale = opts.scale ?? 1;
+  let out: Tensor;
+  let den: Tensor;
+  let cols: number;
+  if (opts.axis === undefined) {
+    [out, den] = reduceAll(x, mask, isMean, scale);
+    cols = 0;
+  } else {
+    if (opts.axis !== -1 && opts.axis !== x.rank - 1) {
+      throw new Error(`reductions support axis -1 only, got ${opts.axis} for [${x.shape}]`);
+    }
+    cols = x.shape[x.rank - 1];
+    const lead = x.shape.slice(0, -1);
+    const shape = opts.keepDim ? [...lead, 1] : lead.length ? lead : [1];
+    [out, den] = reduceRows(x, mask, isMean, scale, x.size / cols, cols, shape);
+  }
+  // Saved for backward as tape inputs (the tape keeps their buffers alive): the mask, and Σ
+  // mask per output for a masked mean.
+  const saved = mask ? (isMean ? [x, mask, den] : [x, mask]) : [x];
+  record(out, saved, (g) => [spread(g, x, mask, isMean ? den : null, scale, cols), null, null]);
+  den.dispose();
+  return out;
+}
+
+function reduceAll(x: Tensor, mask: Tensor | null, isMean: boolean, scale: number): [Tensor, Tensor] {
+  const n = x.size;
+  const chunk = CHUNK * Math.max(1, Math.ceil(n / (CHUNK * MAX_PARTIALS)));
+  const parts = Math.max(1, Math.ceil(n / chunk));
+  const partNum = empty([parts]);
+  const partDen = empty([parts]);
+  const perWindow = Math.floor(maxBindingElements() / chunk) * chunk;
+  for (let start = 0; start === 0 || start < n; start += perWindow) {
+    const len = Math.min(perWindow, n - start);
+    launch(partialsKernel, {
+      params: [u32(len), u32(0), u32(chunk), u32(start / chunk), u32(0), f32(1)],
+      bindings: [x.binding(start, len), (mask ?? x).binding(start, len), partNum.binding(), partDen.binding()],
+      workgroups: grid(Math.ceil(len / chunk)),
+      overrides: { WG, MASKED: mask ? 1 : 0 },
+    });
+  }
+  const out = empty([1]);
+  const den = empty([1]);
+  launch(finishKernel, {
+    params: [u32(parts), u32(0), u32(0), u32(0), u32(0), f32(scale)],
+    bindings: [partNum.binding(), partDen.binding(), out.binding(), den.binding()],
+    workgroups: [1],
+    overrides: { WG, MEAN: isMean ? 1 : 0 },
+  });
+  partNum.dispose();
+  partDen.dispose();
+  return [out, den];
+}
+
+function reduceRows(
+  x: Tensor,
+  mask: Tensor | null,
+  isMean: boolean,
+  scale: number,
+  rows: number,
+  cols: number,
+  shape: number[],
+): [Tensor, Tensor] {
+  const out = empty(shape);
+  const den = empty([rows]);
+  const small = cols < SMALL_ROW;
+  for (const w of rowWindows(rows, cols)) {
+    launch(small ? rowsSmallKernel : rowsKernel, {
+      params: [u32(w.rows), u32(cols), u32(0), u32(w.row0), u32(w.base), f32(scale)],
+      bindings: [x.binding(w.start, w.count), (mask ?? x).binding(w.start, w.count), out.binding(), den.binding()],
+      workgroups: grid(small ? Math.ceil(w.rows / WG) : w.rows),
+      overrides: { WG, MASKED: mask ? 1 : 0, MEAN: isMean ? 1 : 0 },
+    });
+  }
+  return [out, den];
+}
+
+/** The backward of every reduction: g spread over the elements each output summed. */
+function spread(
+  g: Tensor,
+  x: Tensor,
+  mask: Tensor | null,
+  den: Tensor | null,
+  scale: number,
+  cols: number,
+): Tensor {
+  const dx = empty(x.shape);
+  const n = x.size;
+  const align = gpu().offsetAlignment / 4;
+  const perWindow = Math.floor(maxBindingElements() / align) * align;
+  for (let start = 0; start < n; start += perWindow) {
+    const len = Math.min(perWindow, n - start);
+    launch(backwardKernel, {
+      params: [u32(len), u32(start), u32(cols), f32(scale)],
+      bindings: [g.binding(), mask ? mask.binding(start, len) : g.binding(), (den ?? g).binding(), dx.binding(start, len)],
+      workgroups: grid(Math.ceil(len / WG)),
+      overrides: { WG, MASKED: mask ? 1 : 0, MEAN: den ? 1 : 0 },
+    });
+  }
+  return dx;
+}
+
+/** Largest number of f32 elements one storage binding may cover (128 MiB on llvmpipe). */
+export function maxBindingElements(): number {
+  return Math.floor(gpu().maxBindingBytes / 4);
+}
+
+/**
+ * A window of whole rows of a row-major `[rows, cols]` tensor that fits one storage binding:
+ * bind `t.binding(start, count)` (start is 256-byte aligned) and find row `row0 + r` at
+ * element `base + r·cols` inside it.
+ */
+export interface RowWindow {
+  row0: number;
+  rows: number;
+  start: number;
+  count: number;
+  base: number;
+}
+
+/**
+ * Split `rows` rows of `cols` elements into windows of whole rows, each binding at most the
+ * device's binding cap from an aligned offset, and at most `maxRows` rows. One window when
+ * the tensor fits.
+ */
+export function rowWindows(rows: number, cols: number, maxRows = Infinity): RowWindow[] {
+  const cap = maxBindingElements();
+  const align = gpu().offsetAlignment / 4;
+  if (rows * cols <= cap && rows <= maxRows) return [{ row0: 0, rows, start: 0, count: rows * cols, base: 0 }];
+  const per = Math.min(maxRows, Math.floor((cap - align) / cols));
+  if (per < 1) throw new Error(`a row of ${cols} f32 elements exceeds the ${cap * 4}-byte binding cap`);
+  const windows: RowWindow[] = [];
+  for (let row0 = 0; row0 < rows; row0 += per) {
+    const n = Math.min(per, rows - row0);
+    const start = Math.floor((row0 * cols) / align) * align;
+    const base = row0 * cols - start;
+    windows.push({ row0, rows: n, start, count: base + n * cols, base });
+  }
+  return windows;
+}

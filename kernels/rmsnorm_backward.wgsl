@@ -1,0 +1,52 @@
+// RMSNorm backward, the input gradient, one workgroup per row. With inv = 1/sqrt(ms + eps)
+// and ms = mean_j x_j²:
+//   dx_j = inv · w_j g_j − x_j · inv³ · (Σ_k g_k w_k x_k) / h
+// Both row sums (Σ x² for inv, and Σ g w x) come from one strided pass and one tree
+// reduction of vec2 partials, in the same order as the forward kernel, so inv is recomputed
+// bit-identically instead of being saved (it costs one FMA per element in a pass that reads
+// x anyway). inv is written out for the weight-gradient kernel (rmsnorm_dweight.wgsl).
+//
+// bindings: 0 params {rows, h, eps}, 1 x [rows, h], 2 w [h], 3 g [rows, h] (upstream
+//   gradient), 4 dx [rows, h] (out), 5 inv [rows] (out)
+// dispatch: `rows` workgroups of WG threads, folded by runtime.grid(). WG as in rmsnorm.wgsl.
+
+struct Params { rows: u32, h: u32, eps: f32 }
+
+override WG: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<f32>;
+@group(0) @binding(3) var<storage, read> g: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(5) var<storage, read_write> inv_out: array<f32>;
+
+var<workgroup> red: array<vec2f, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let base = row * p.h;
+  var ss = 0.0;
+  var gwx = 0.0;
+  for (var j = lid; j < p.h; j += WG) {
+    let v = x[base + j];
+    ss += v * v;
+    gwx += g[base + j] * w[j] * v;
+  }
+  red[lid] = vec2f(ss, gwx);
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (lid < s) { red[lid] += red[lid + s]; }
+    workgroupBarrier();
+  }
+  let tot = red[0];
+  let inv = 1.0 / sqrt(tot.x / f32(p.h) + p.eps);
+  let c = inv * inv * inv * tot.y / f32(p.h);
+  for (var j = lid; j < p.h; j += WG) {
+    dx[base + j] = inv * w[j] * g[base + j] - c * x[base + j];
+  }
+  if (lid == 0u) { inv_out[row] = inv; }
+}

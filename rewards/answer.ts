@@ -1,0 +1,211 @@
+/**
+ * Structural parsing of a normalized answer: is it a multiple-choice letter, a number or
+ * expression, an equation or inequality, a tuple, interval, union, set, list or matrix, or
+ * plain text? Expressions are parsed by `latex_parser.ts`; this file only finds structure
+ * (top-level commas, brackets, relations, environments).
+ *
+ * @module
+ */
+
+import { type Expr, freeVars, parseLatex } from "./latex_parser.ts";
+import { LIMITS, LimitError } from "./limits.ts";
+
+/** A parsed answer. */
+export type Answer =
+  | { kind: "empty" }
+  | { kind: "choice"; letter: string }
+  | { kind: "text"; text: string }
+  | { kind: "expr"; expr: Expr; vars: string[]; int?: bigint; percent: boolean }
+  | { kind: "relation"; ops: RelOp[]; sides: Answer[] }
+  | { kind: "tuple" | "list" | "set"; items: Answer[] }
+  | { kind: "interval"; lo: Answer; hi: Answer; loClosed: boolean; hiClosed: boolean }
+  | { kind: "union"; parts: Answer[] }
+  | { kind: "matrix"; rows: Answer[][] };
+
+/** Relations, normalized: `\le`, `\leq`, `<=`, `≤` all become `<=`; `\approx` is `=`. */
+export type RelOp = "=" | "<" | "<=" | ">" | ">=" | "!=";
+
+const REL_RE =
+  /^(?:<=|>=|!=|=<|=>|\\leqslant|\\geqslant|\\leq?|\\geq?|\\neq?|\\lt|\\gt|\\approx|\\in|=|<|>)(?![A-Za-z])/;
+const REL_NAMES: Record<string, RelOp | "in"> = {
+  "<=": "<=",
+  "=<": "<=",
+  ">=": ">=",
+  "=>": ">=",
+  "!=": "!=",
+  "\\leqslant": "<=",
+  "\\geqslant": ">=",
+  "\\le": "<=",
+  "\\leq": "<=",
+  "\\ge": ">=",
+  "\\geq": ">=",
+  "\\ne": "!=",
+  "\\neq": "!=",
+  "\\lt": "<",
+  "\\gt": ">",
+  "\\approx": "=",
+  "\\in": "in",
+  "=": "=",
+  "<": "<",
+  ">": ">",
+};
+
+/**
+ * Splits `s` at separators matched by `sep` (anchored) outside all brackets and
+ * environments. Brackets of either shape count, so `[0,1)` is one group.
+ */
+export function splitTop(s: string, sep: RegExp): { parts: string[]; seps: string[] } {
+  const parts: string[] = [];
+  const seps: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "\\") {
+      const cmd = /^\\(?:begin|end|[{}])/.exec(s.slice(i, i + 6))?.[0];
+      if (cmd === "\\begin" || cmd === "\\{") depth++;
+      if (cmd === "\\end" || cmd === "\\}") depth--;
+      if (cmd === "\\{" || cmd === "\\}") {
+        i++; // the brace belongs to the command
+        continue;
+      }
+    } else if (c === "(" || c === "[" || c === "{") {
+      depth++;
+    } else if (c === ")" || c === "]" || c === "}") {
+      depth--;
+    }
+    if (depth !== 0) continue;
+    const m = sep.exec(s.slice(i, i + 12));
+    if (m) {
+      parts.push(s.slice(start, i));
+      seps.push(m[0]);
+      start = i + m[0].length;
+      i = start - 1;
+      if (parts.length > LIMITS.maxItems) throw new LimitError("items");
+    }
+  }
+  parts.push(s.slice(start));
+  return { parts: parts.map((p) => p.trim()), seps };
+}
+
+/** Index of the bracket closing the one at 0, counting both shapes, or -1. */
+function closingIndex(s: string): number {
+  let depth = 0;
+  for (let i = 0; i < s.length; i++) {
+    if ("([{".includes(s[i])) depth++;
+    else if (")]}".includes(s[i]) && --depth === 0) return i;
+  }
+  return -1;
+}
+
+/** Parses a normalized answer string. Never throws on content; limits throw LimitError. */
+export function parseAnswer(s: string, percent = false): Answer {
+  s = s.trim();
+  if (!s) return { kind: "empty" };
+  const choice = /^\(?([A-Z])\)?\.?$/.exec(s) ?? /^\\text\{\(?([A-Z])\)?\}$/.exec(s);
+  if (choice) return { kind: "choice", letter: choice[1] };
+
+  const union = splitTop(s, /^(?:\\cup|∪)(?![A-Za-z])/);
+  if (union.parts.length > 1) {
+    return { kind: "union", parts: union.parts.map((p) => parseAnswer(p, percent)) };
+  }
+  const list = splitTop(s, /^(?:,|;|\s+and\s+)/);
+  if (list.parts.length > 1) {
+    if (list.parts.some((p) => !p)) return text(s);
+    return { kind: "list", items: flatten(list.parts.map((p) => parseItem(p, percent))) };
+  }
+  return parseItem(s, percent);
+}
+
+/** `a \pm b` parses to a two-item list; inside a list or set its items join the parent. */
+function flatten(items: Answer[]): Answer[] {
+  return items.flatMap((a) => (a.kind === "list" ? a.items : [a]));
+}
+
+function text(s: string): Answer {
+  const t = s.replace(/\s+/g, "").replace(/^\\text\{(.*)\}$/, "$1");
+  return { kind: "text", text: t.length > 1 ? t.toLowerCase() : t };
+}
+
+function parseItem(s: string, percent: boolean): Answer {
+  s = s.trim();
+  if (!s) return { kind: "empty" };
+  const pm = /\\(pm|mp)(?![A-Za-z])|±/.exec(s);
+  if (pm) {
+    const plus = s.slice(0, pm.index) + (pm[1] === "mp" ? "-" : "+") + s.slice(pm.index + pm[0].length);
+    const minus = s.slice(0, pm.index) + (pm[1] === "mp" ? "+" : "-") + s.slice(pm.index + pm[0].length);
+    return { kind: "list", items: flatten([parseItem(plus, percent), parseItem(minus, percent)]) };
+  }
+
+  const rel = splitTop(s, REL_RE);
+  if (rel.parts.length > 1) return relation(rel.parts, rel.seps, percent);
+
+  const env = /^\\begin\{([pbvBV]?matrix|array)\}([\s\S]*)\\end\{\1\}$/.exec(s);
+  if (env) return matrix(env[1] === "array" ? env[2].replace(/^\s*\{[^{}]*\}/, "") : env[2]);
+
+  if (s.startsWith("\\{") && s.endsWith("\\}")) {
+    const inner = s.slice(2, -2).trim();
+    if (!inner) return { kind: "set", items: [] };
+    const items = splitTop(inner, /^,/).parts.map((p) => parseItem(p, percent));
+    return { kind: "set", items: flatten(items) };
+  }
+  if (/^\\(?:emptyset|varnothing)$|^\{\s*\}$/.test(s)) return { kind: "set", items: [] };
+
+  if ("([".includes(s[0]) && ")]".includes(s[s.length - 1]) && closingIndex(s) === s.length - 1) {
+    const items = splitTop(s.slice(1, -1), /^,/).parts;
+    if (items.length === 2 && (s[0] === "[" || s[s.length - 1] === "]")) {
+      return {
+        kind: "interval",
+        lo: parseItem(items[0], false),
+        hi: parseItem(items[1], false),
+        loClosed: s[0] === "[",
+        hiClosed: s[s.length - 1] === "]",
+      };
+    }
+    if (items.length > 1) return { kind: "tuple", items: items.map((p) => parseItem(p, false)) };
+    // `\left[\begin{array}…\end{array}\right]`, `(\{1,2\})`: brackets around a structure.
+    const inner = parseItem(items[0], percent);
+    if (inner.kind !== "expr" && inner.kind !== "text") return inner;
+  }
+
+  const base = /^(\d+)_\{?(\d+)\}?$/.exec(s);
+  if (base) return { kind: "text", text: `${base[1]}_${base[2]}` };
+  return expression(s, percent);
+}
+
+/** A number or expression, or text when it does not parse. */
+function expression(s: string, percent: boolean): Answer {
+  const mixed = /^(-?)(\d+)\s*\\frac\{?(\d+)\}?\{?(\d+)\}?$/.exec(s);
+  if (mixed && Number(mixed[3]) < Number(mixed[4]) && /\\frac\{\d+\}\{\d+\}|\\frac\d\d/.test(s)) {
+    // `1\frac{4}{5}` is the mixed number 9/5, as in MATH's golds, not 1 × 4/5.
+    s = `${mixed[1]}\\frac{${Number(mixed[2]) * Number(mixed[4]) + Number(mixed[3])}}{${mixed[4]}}`;
+  }
+  try {
+    const expr = parseLatex(s);
+    const vars = [...freeVars(expr)].sort();
+    const int = /^-?\d+$/.test(s.replace(/\s/g, "")) ? BigInt(s.replace(/\s/g, "")) : undefined;
+    return { kind: "expr", expr, vars, int, percent };
+  } catch (e) {
+    if (e instanceof LimitError) throw e;
+    return text(s);
+  }
+}
+
+function relation(parts: string[], seps: string[], percent: boolean): Answer {
+  const ops = seps.map((s) => REL_NAMES[s]);
+  if (ops.includes("in")) {
+    // `x \in [2, 7]` means the set; anything fancier is compared as text.
+    const last = parts[parts.length - 1];
+    return ops.length === 1 && /^[A-Za-z]$/.test(parts[0]) ? parseAnswer(last, percent) : text(parts.join(""));
+  }
+  if (parts.some((p) => !p)) return text(parts.join(""));
+  return { kind: "relation", ops: ops as RelOp[], sides: parts.map((p) => parseItem(p, percent)) };
+}
+
+function matrix(body: string): Answer {
+  const rows = splitTop(body.trim().replace(/\\\\\s*$/, ""), /^\\\\/).parts;
+  return {
+    kind: "matrix",
+    rows: rows.map((r) => splitTop(r, /^&/).parts.map((c) => parseItem(c, false))),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * The equivalence layer: `equal(pred, gold)` decides whether an extracted answer means the
+ * same as the reference. Strings are normalized (`normalize.ts`), parsed into structure
+ * (`answer.ts`), and compared kind by kind here; single values go to `equal_values.ts`.
+ *
+ * Guarding against reward hacking lives here too: hedges ("1 or 2"), empty answers and
+ * lists offered where one value is asked are rejected before any leniency applies.
+ *
+ * @module
+ */
+
+import { type Answer, parseAnswer } from "./answer.ts";
+import { Deadline, LIMITS, LimitError } from "./limits.ts";
+import { goldAnswer, normalizeAnswer } from "./normalize.ts";
+import { type MathOptions, withDefaults } from "./options.ts";
+import { type Context, exprEqual } from "./equal_values.ts";
+import { relationEqual, toInterval } from "./equal_relations.ts";
+
+/** The outcome of a comparison, with the reason a person auditing it would want. */
+export interface Verdict {
+  equal: boolean;
+  reason: string;
+}
+
+const HEDGE = /(?:^|[^A-Za-z])(?:or|either)(?![A-Za-z])|\\lor(?![A-Za-z])|\\vee(?![A-Za-z])/;
+
+/** Parsed answers by normalized text: a gold is compared with many samples of one prompt. */
+const cache = new Map<string, Answer>();
+const CACHE_SIZE = 4096;
+
+function parsed(text: string, percent: boolean): Answer {
+  const key = `${percent ? "%" : ""}${text}`;
+  let a = cache.get(key);
+  if (a) return a;
+  a = parseAnswer(text, percent);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(key, a);
+  return a;
+}
+
+/**
+ * Compares a predicted answer with a gold answer (both strings as written: `$…$`,
+ * `\boxed{}` and GSM8K `#### N` golds are unwrapped). Never throws.
+ */
+export function compareAnswers(pred: string, gold: string, options?: Partial<MathOptions>): Verdict {
+  const opts = withDefaults(options);
+  try {
+    if (pred.length > LIMITS.maxAnswerChars) return { equal: false, reason: "answer too long" };
+    const n = { decimalComma: opts.decimalComma };
+    const p = normalizeAnswer(pred, n);
+    const g = normalizeAnswer(goldAnswer(String(gold).slice(0, LIMITS.maxAnswerChars * 4)), n);
+    if (!p.text) return { equal: false, reason: "empty answer" };
+    if (!g.text) return { equal: false, reason: "empty gold" };
+    if (HEDGE.test(p.text) && !HEDGE.test(g.text)) return { equal: false, reason: "hedged answer (or)" };
+    if (p.text.replace(/\s/g, "") === g.text.replace(/\s/g, "") && p.percent === g.percent) {
+      return { equal: true, reason: "identical after normalization" };
+    }
+    const ctx: Context = { opts, deadline: new Deadline(LIMITS.budgetMs), why: "" };
+    const gp = parsed(g.text, g.percent);
+    if (gp.kind === "choice") {
+      // `(B) 42 km`, `B. 42`: for a multiple-choice gold the leading letter is the claim.
+      const lead = /^\(([A-Za-z])\)(?:\s|$)|^([A-Z])[.:)](?:\s|$)/.exec(p.text);
+      if (lead) {
+        const ok = (lead[1] ?? lead[2]).toUpperCase() === gp.letter;
+        return { equal: ok, reason: ok ? "same choice" : "different choice" };
+      }
+    }
+    const ok = answersEqual(parsed(p.text, p.percent), gp, ctx);
+    return { equal: ok, reason: ctx.why || (ok ? "equal" : "not equal") };
+  } catch (e) {
+    return { equal: false, reason: e instanceof LimitError ? e.message : `error: ${String(e).slice(0, 80)}` };
+  }
+}
+
+/** Is `pred` the same answer as `gold`? See {@link compareAnswers}. */
+export function equal(pred: string, gold: string, options?: Partial<MathOptions>): boolean {
+  return compareAnswers(pred, gold, options).equal;
+}
+
+/** The single value of an answer, if it is one (`x = 5` and a one-item list count). */
+function single(a: Answer): Answer | null {
+  if (a.kind === "expr") return a;
+  if ((a.kind === "list" || a.kind === "tuple" || a.kind === "set") && a.items.length === 1) {
+    return single(a.items[0]);
+  }
+  if (a.kind === "relation" && a.ops.every((o) => o === "=") && isSymbol(a.sides[0])) {
+    // `x = 5 + 6 = 11`: a derivation chain; its last member is the claim.
+    return single(a.sides[a.sides.length - 1]);
+  }
+  return null;
+}
+
+function isSymbol(a: Answer): boolean {
+  return a.kind === "expr" && a.expr.t === "sym";
+}
+
+/** Structural equality, dispatched on the gold's kind. */
+export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
+  ctx.deadline.check();
+  switch (g.kind) {
+    case "empty":
+      return false;
+    case "choice":
+      return choiceOf(p) === g.letter;
+    case "text":
+      if (p.kind === "text" && p.text === g.text) return true;
+      // A base-b gold `52_8` also accepts the bare digits `52`.
+      return /^\d+_\d+$/.test(g.text) && p.kind === "expr" && p.int !== undefined &&
+        g.text.startsWith(`${p.int}_`);
+    case "expr": {
+      const v = single(p);
+      if (v?.kind === "expr") return exprEqual(v, g, ctx);
+      ctx.why = p.kind === "list" ? "a list where one value is asked" : `${p.kind} vs value`;
+      return false;
+    }
+    case "relation":
+      return relationEqual(p, g, ctx, answersEqual);
+    case "interval": {
+      const pi = p.kind === "tuple" && p.items.length === 2 && !g.loClosed && !g.hiClosed
+        ? { kind: "interval" as const, lo: p.items[0], hi: p.items[1], loClosed: false, hiClosed: false }
+        : toInterval(p, ctx);
+      return !!pi && intervalsEqual(pi, g, ctx);
+    }
+    case "union":
+      return p.kind === "union" && unordered(p.parts, g.parts, ctx);
+    case "tuple":
+      if (p.kind === "interval" && g.items.length === 2 && !p.loClosed && !p.hiClosed) {
+        return ordered([p.lo, p.hi], g.items, ctx);
+      }
+      return ordered(vector(p) ?? [], g.items, ctx);
+    case "list": {
+      const items = p.kind === "list" || p.kind === "set" ? p.items : p.kind === "tuple" ? p.items : null;
+      if (!items) {
+        ctx.why = "a single value where a list is asked";
+        return false;
+      }
+      return ctx.opts.listOrder === "ordered" || p.kind === "tuple"
+        ? ordered(items, g.items, ctx)
+        : unordered(items, g.items, ctx);
+    }
+    case "set":
+      return (p.kind === "set" || p.kind === "list") && unordered(p.items, g.items, ctx);
+    case "matrix": {
+      if (p.kind !== "matrix") return g.rows.every((r) => r.length === 1) && ordered(vector(p) ?? [], g.rows.map((r) => r[0]), ctx);
+      return p.rows.length === g.rows.length &&
+        p.rows.every((row, i) => ordered(row, g.rows[i], ctx));
+    }
+  }
+}
+
+/** A tuple, list or one-column/one-row matrix read as a sequence of values. */
+function vector(a: Answer): Answer[] | null {
+  if (a.kind === "tuple" || a.kind === "list") return a.items;
+  if (a.kind === "matrix") {
+    if (a.rows.every((r) => r.length === 1)) return a.rows.map((r) => r[0]);
+    if (a.rows.length === 1) return a.rows[0];
+  }
+  return null;
+}
+
+function choiceOf(p: Answer): string | null {
+  if (p.kind === "choice") return p.letter;
+  if (p.kind === "expr" && p.expr.t === "sym" && /^[A-Z]$/.test(p.expr.name)) return p.expr.name;
+  if (p.kind === "text") {
+    // `(B) 42`, `B. 42`, `B) 42`: the letter leads and nothing else claims a letter.
+    const m = /^\(?([a-z])\)/.exec(p.text) ?? /^([a-z])[.:]/.exec(p.text);
+    return m ? m[1].toUpperCase() : null;
+  }
+  return null;
+}
+
+function ordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
+  if (ps.length !== gs.length) {
+    ctx.why = `${ps.length} items vs ${gs.length}`;
+    return false;
+  }
+  return gs.every((g, i) => answersEqual(ps[i], g, ctx));
+}
+
+/** Multiset equality; greedy matching is exact because equality is transitive. */
+function unordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
+  if (ps.length !== gs.length) {
+    ctx.why = `${ps.length} items vs ${gs.length}`;
+    return false;
+  }
+  const used = new Array(ps.length).fill(false);
+  for (const g of gs) {
+    const i = ps.findIndex((p, j) => !used[j] && answersEqual(p, g, ctx));
+    if (i < 0) return false;
+    used[i] = true;
+  }
+  return true;
+}
+
+type Interval = Extract<Answer, { kind: "interval" }>;
+
+function intervalsEqual(p: Interval, g: Interval, ctx: Context): boolean {
+  // Closedness matters only at finite ends: `[2, \infty]` is sloppy, not a different set.
+  const finite = (a: Answer) => !(a.kind === "expr" && /"name":"inf"/.test(JSON.stringify(a.expr)));
+  if (finite(g.lo) && p.loClosed !== g.loClosed) return false;
+  if (finite(g.hi) && p.hiClosed !== g.hiClosed) return false;
+  return answersEqual(p.lo, g.lo, ctx) && answersEqual(p.hi, g.hi, ctx);
+}

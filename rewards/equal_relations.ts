@@ -1,0 +1,134 @@
+/**
+ * Equations and inequalities. `x = 3` against `3`; `y = 2x+3` against `2x - y + 3 = 0`
+ * (proportional sides); `x \ge 5`, `5 \le x`, `-x \le -5` and `[5, \infty)` all against
+ * each other (each is turned into an interval of its one variable).
+ *
+ * @module
+ */
+
+import type { Answer, RelOp } from "./answer.ts";
+import { varId } from "./cas.ts";
+import { type Context, compiledExpr, proportional } from "./equal_values.ts";
+import type { Expr } from "./latex_parser.ts";
+
+type Relation = Extract<Answer, { kind: "relation" }>;
+type Interval = Extract<Answer, { kind: "interval" }>;
+type ExprAnswer = Extract<Answer, { kind: "expr" }>;
+type Equal = (p: Answer, g: Answer, ctx: Context) => boolean;
+
+const INEQUALITY: RelOp[] = ["<", "<=", ">", ">="];
+const FLIP: Record<string, RelOp> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!=" };
+
+const INF: ExprAnswer = { kind: "expr", expr: { t: "const", name: "inf" }, vars: [], percent: false };
+const NEG_INF: ExprAnswer = { kind: "expr", expr: { t: "neg", a: INF.expr }, vars: [], percent: false };
+
+function isSymbol(a: Answer): a is ExprAnswer & { expr: { t: "sym" } } {
+  return a.kind === "expr" && a.expr.t === "sym";
+}
+function isConstant(a: Answer): a is ExprAnswer {
+  return a.kind === "expr" && a.vars.length === 0;
+}
+
+/** Compares with a relation gold; `eq` is the general comparison, passed in to avoid a cycle. */
+export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): boolean {
+  if (g.ops.every((o) => o === "=")) {
+    const [lhs] = g.sides;
+    const rhs = g.sides[g.sides.length - 1];
+    if (isSymbol(lhs) && g.sides.length === 2 && !(rhs.kind === "expr" && rhs.vars.includes(lhs.expr.name))) {
+      // `x = 5` asks for 5: accept `5`, `x = 5`, and `x = 2 + 3 = 5`.
+      if (p.kind !== "relation") return eq(p, rhs, ctx);
+      if (p.ops.every((o) => o === "=") && isSymbol(p.sides[0]) && p.sides[0].expr.name === lhs.expr.name) {
+        return eq(p.sides[p.sides.length - 1], rhs, ctx);
+      }
+    }
+    return p.kind === "relation" && equationsEqual(p, g, ctx);
+  }
+  if (g.ops.every((o) => INEQUALITY.includes(o))) {
+    const gi = toInterval(g, ctx);
+    if (gi) return eq(p, gi, ctx);
+  }
+  // Anything else (`x \ne 3`, `f(2) < f(1) < f(4)`): the same relation, side by side,
+  // read forwards or backwards.
+  if (p.kind !== "relation" || p.sides.length !== g.sides.length) return false;
+  const forwards = p.ops.every((o, i) => o === g.ops[i]) && p.sides.every((s, i) => eq(s, g.sides[i], ctx));
+  if (forwards) return true;
+  const n = p.sides.length;
+  return p.ops.every((o, i) => FLIP[o] === g.ops[n - 2 - i]) && p.sides.every((s, i) => eq(s, g.sides[n - 1 - i], ctx));
+}
+
+/** `lhs - rhs` of an equation of two expressions, or null. */
+function difference(r: Relation): ExprAnswer | null {
+  if (r.ops.length !== 1 || r.ops[0] !== "=") return null;
+  const [a, b] = r.sides;
+  if (a.kind !== "expr" || b.kind !== "expr") return null;
+  const vars = [...new Set([...a.vars, ...b.vars])].sort();
+  return { kind: "expr", expr: { t: "bin", op: "-", a: a.expr, b: b.expr }, vars, percent: false };
+}
+
+function equationsEqual(p: Relation, g: Relation, ctx: Context): boolean {
+  const dp = difference(p);
+  const dg = difference(g);
+  if (!dp || !dg || dg.vars.length === 0 || dp.vars.join() !== dg.vars.join()) return false;
+  const ok = proportional(compiledExpr(dp.expr), compiledExpr(dg.expr), dg.vars, ctx);
+  ctx.why = ok ? "equivalent equations" : "different equations";
+  return ok;
+}
+
+function constant(x: number): ExprAnswer {
+  return { kind: "expr", expr: { t: "num", text: String(x) }, vars: [], percent: false };
+}
+
+/** One-sided interval from `x op c`. */
+function ray(op: RelOp, c: Answer): Interval | null {
+  switch (op) {
+    case "<":
+    case "<=":
+      return { kind: "interval", lo: NEG_INF, hi: c, loClosed: false, hiClosed: op === "<=" };
+    case ">":
+    case ">=":
+      return { kind: "interval", lo: c, hi: INF, loClosed: op === ">=", hiClosed: false };
+  }
+  return null;
+}
+
+/**
+ * The interval an answer denotes, when it denotes one: an interval itself, `x < c`,
+ * `c \le x`, `a < x \le b`, or a linear `-x > -1` (solved numerically and checked linear).
+ */
+export function toInterval(a: Answer, ctx: Context): Interval | null {
+  if (a.kind === "interval") return a;
+  if (a.kind !== "relation" || !a.ops.every((o) => INEQUALITY.includes(o))) return null;
+  const [s0, s1, s2] = a.sides;
+  if (a.sides.length === 2) {
+    if (isSymbol(s0) && isConstant(s1)) return ray(a.ops[0], s1);
+    if (isConstant(s0) && isSymbol(s1)) return ray(FLIP[a.ops[0]], s0);
+    return linear(s0, a.ops[0], s1, ctx);
+  }
+  if (a.sides.length === 3 && isConstant(s0) && isSymbol(s1) && isConstant(s2)) {
+    const up = a.ops.every((o) => o[0] === "<");
+    const down = a.ops.every((o) => o[0] === ">");
+    if (!up && !down) return null;
+    const [lo, hi] = up ? [s0, s2] : [s2, s0];
+    const [loOp, hiOp] = up ? a.ops : [a.ops[1], a.ops[0]];
+    return { kind: "interval", lo, hi, loClosed: loOp.endsWith("="), hiClosed: hiOp.endsWith("=") };
+  }
+  return null;
+}
+
+/** `f(x) op g(x)` with `f - g` linear in its one variable, as a ray. */
+function linear(l: Answer, op: RelOp, r: Answer, ctx: Context): Interval | null {
+  if (l.kind !== "expr" || r.kind !== "expr") return null;
+  const vars = [...new Set([...l.vars, ...r.vars])];
+  if (vars.length !== 1) return null;
+  ctx.deadline.check();
+  const diff: Expr = { t: "bin", op: "-", a: l.expr, b: r.expr };
+  const f = compiledExpr(diff);
+  const at = (x: number) => f({ [varId(vars[0])]: x }).re;
+  const [f0, f1, f2] = [at(0), at(1), at(2)];
+  const slope = f1 - f0;
+  if (![f0, f1, f2].every(Number.isFinite) || Math.abs(slope) < 1e-12) return null;
+  if (Math.abs(f2 - f1 - slope) > 1e-9 * Math.max(1, Math.abs(slope))) return null;
+  const root = constant(-f0 / slope);
+  // f < 0 with a positive slope is x < root; a negative slope flips the direction.
+  return ray(slope > 0 ? op : FLIP[op], root);
+}

@@ -1,0 +1,163 @@
+/**
+ * The extraction layer: from a whole response to the answer string it commits to.
+ *
+ * - `orz`: ORZ's rule. The last `\boxed{…}` inside the last `<answer> … </answer>` block;
+ *   anything outside the tags, or tags without a box, is no answer.
+ * - `boxed`: the last `\boxed{…}` / `\fbox{…}` anywhere.
+ * - `auto`: for free-form responses (evaluation, auditing): boxed, then answer tags, then
+ *   "the answer is …", GSM8K's `#### N`, an `A: N` line, the last `$…$` / `\(…\)` /
+ *   `\[…\]`, then the last number.
+ *
+ * Every scan is linear in the response, which is capped (its tail kept) beforehand.
+ *
+ * @module
+ */
+
+import { findBoxes } from "./boxed.ts";
+import { capTail } from "./limits.ts";
+import { normalizeAnswer } from "./normalize.ts";
+
+/** Extraction modes; see the module doc. */
+export type ExtractMode = "orz" | "boxed" | "auto";
+
+/** What was extracted, and by which rule (or why nothing was). */
+export interface Extraction {
+  answer: string | null;
+  method: string;
+}
+
+/** How extraction treats several boxes and unclosed tags. */
+export interface ExtractOptions {
+  multipleBoxed: "last" | "agree" | "join";
+  /** Why generation stopped: an unclosed final `<answer>` counts only after a stop string. */
+  finish?: string;
+}
+
+const NONE = (method: string): Extraction => ({ answer: null, method });
+
+/** Picks the answer among several boxes according to the `multipleBoxed` policy. */
+function fromBoxes(contents: string[], policy: ExtractOptions["multipleBoxed"]): Extraction {
+  if (contents.length === 0) return NONE("no \\boxed{}");
+  const last = contents[contents.length - 1];
+  if (contents.length === 1 || policy === "last") return { answer: last, method: "last \\boxed{}" };
+  if (policy === "join") return { answer: contents.join(", "), method: `${contents.length} \\boxed{} joined` };
+  const key = (s: string) => normalizeAnswer(s, { decimalComma: false }).text.replace(/\s/g, "");
+  const agreed = contents.every((c) => key(c) === key(last));
+  return agreed ? { answer: last, method: "all \\boxed{} agree" } : NONE("\\boxed{} answers disagree");
+}
+
+/** The content of the last `<answer>` block, or null when there is none (or it is unclosed). */
+export function answerBlock(text: string, finish?: string): string | null {
+  const open = text.lastIndexOf("<answer>");
+  if (open < 0) return null;
+  const close = text.indexOf("</answer>", open);
+  if (close >= 0) return text.slice(open + 8, close);
+  // A stop string `</answer>` may have been consumed by the generator: only then does an
+  // unclosed final block count, so a truncated sample never gets an answer this way.
+  return finish === "stop" ? text.slice(open + 8) : null;
+}
+
+/** Extracts the answer from a response under `mode`. Never throws. */
+export function extractAnswer(response: string, mode: ExtractMode, opts: ExtractOptions): Extraction {
+  const text = capTail(String(response ?? ""));
+  if (mode === "orz") {
+    const block = answerBlock(text, opts.finish);
+    if (block === null) return NONE("no <answer></answer> block");
+    return fromBoxes(findBoxes(block).map((b) => b.content), opts.multipleBoxed);
+  }
+  const boxes = findBoxes(text).map((b) => b.content);
+  if (mode === "boxed" || boxes.length) return fromBoxes(boxes, opts.multipleBoxed);
+  return freeForm(text, opts);
+}
+
+const ANSWER_IS = /(?:final answer|the answer|answer)\s*(?:is|:)\s*/gi;
+const NUMBER = /-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*\/\s*\d+)?/g;
+
+/** The last match of a global regex (linear: one pass, remembering the last). */
+function lastMatch(re: RegExp, text: string): RegExpExecArray | null {
+  re.lastIndex = 0;
+  let last: RegExpExecArray | null = null;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    last = m;
+    if (m[0].length === 0) re.lastIndex++;
+  }
+  return last;
+}
+
+/** Index of the next `delim` at or after `from` that is not escaped by a backslash. */
+function findUnescaped(text: string, delim: string, from: number): number {
+  for (let at = text.indexOf(delim, from); at >= 0; at = text.indexOf(delim, at + 1)) {
+    if (text[at - 1] !== "\\") return at;
+  }
+  return -1;
+}
+
+/**
+ * The content of the last `$…$`, `$$…$$`, `\(…\)` or `\[…\]` in the text, or null. Written
+ * as indexOf loops that always move forward: a lazy regex for `\(…\)` rescans the rest of
+ * the text from every unclosed `\(`, which a hostile response can make quadratic.
+ */
+export function lastMathSegment(text: string): string | null {
+  let best: string | null = null;
+  let bestEnd = -1;
+  const consider = (start: number, end: number, closeLen: number) => {
+    if (end + closeLen > bestEnd) {
+      best = text.slice(start, end);
+      bestEnd = end + closeLen;
+    }
+  };
+  for (let i = findUnescaped(text, "$", 0); i >= 0;) {
+    const delim = text[i + 1] === "$" ? "$$" : "$";
+    const end = findUnescaped(text, delim, i + delim.length);
+    if (end < 0) break;
+    consider(i + delim.length, end, delim.length);
+    i = findUnescaped(text, "$", end + delim.length);
+  }
+  for (const [open, close] of [["\\(", "\\)"], ["\\[", "\\]"]]) {
+    for (let i = text.indexOf(open); i >= 0;) {
+      const end = text.indexOf(close, i + 2);
+      if (end < 0) break;
+      consider(i + 2, end, 2);
+      i = text.indexOf(open, end + 2);
+    }
+  }
+  return best;
+}
+
+/** The math inside a phrase: its last `$…$` if it has one, else the phrase. */
+function mathOf(phrase: string): string {
+  return lastMathSegment(phrase) ?? phrase;
+}
+
+function freeForm(text: string, opts: ExtractOptions): Extraction {
+  const block = answerBlock(text, opts.finish ?? "stop");
+  if (block !== null) {
+    // An empty tag is an empty answer, not an invitation to hunt elsewhere in the text.
+    return block.trim() ? { answer: block.trim(), method: "<answer> tag" } : NONE("empty <answer> tag");
+  }
+  const said = lastMatch(ANSWER_IS, text);
+  if (said) {
+    let phrase = text.slice(said.index + said[0].length, said.index + said[0].length + 400);
+    phrase = phrase.split("\n")[0];
+    // Cut at the end of the sentence, but not inside `$…$` (`$3.5$.` ends after the `$`).
+    const dollar = /^\s*\$\$?[^$]*\$\$?/.exec(phrase);
+    phrase = dollar ? dollar[0] : phrase.replace(/\.(?:\s.*)?$/, "");
+    // "The largest $n$ is 34": the answer follows the last "is".
+    const is = phrase.lastIndexOf(" is ");
+    if (!dollar && is >= 0) phrase = phrase.slice(is + 4);
+    const answer = mathOf(phrase).trim();
+    if (answer) return { answer, method: '"the answer is"' };
+  }
+  const hashes = text.lastIndexOf("####");
+  if (hashes >= 0) {
+    const line = text.slice(hashes + 4).split("\n")[0].trim();
+    if (line) return { answer: line, method: "#### line" };
+  }
+  const aLine = lastMatch(/^[ \t]*A:[ \t]*(.+)$/gm, text);
+  if (aLine) return { answer: mathOf(aLine[1]).trim(), method: "A: line" };
+  const seg = lastMathSegment(text);
+  if (seg?.trim()) return { answer: seg.trim(), method: "last math expression" };
+  const num = lastMatch(NUMBER, text);
+  if (num) return { answer: num[0], method: "last number" };
+  return NONE("no answer found");
+}

@@ -1,0 +1,191 @@
+import { maskedMean, maskedSum, mean, sum } from "../../kernels/reduce.ts";
+import { sync } from "../../kernels/runtime.ts";
+import { readAll, type Tensor } from "../../kernels/tensor.ts";
+import { assert, assertClose, download, freshSeed, gpuReady, gradCheck, randn, rng, upload } from "../helpers.ts";
+
+await gpuReady;
+
+type Mode = "sum" | "mean" | "maskedSum" | "maskedMean";
+
+/** float64 reference: each row (or everything when cols = size) reduced, plus Σ|x·m| per row. */
+function ref(mode: Mode, x: ArrayLike<number>, m: ArrayLike<number> | null, cols: number, scale = 1) {
+  const rows = x.length / cols;
+  const out = new Float64Array(rows);
+  const abs = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let num = 0, den = 0;
+    for (let j = r * cols; j < (r + 1) * cols; j++) {
+      const w = m ? m[j] : 1;
+      num += x[j] * w;
+      abs[r] += Math.abs(x[j] * w);
+      den += w;
+    }
+    out[r] = mode === "sum" || mode === "maskedSum" ? num : den === 0 ? 0 : num / den;
+    out[r] *= scale;
+    abs[r] *= Math.abs(scale) / (mode === "mean" || mode === "maskedMean" ? Math.max(den, 1) : 1);
+  }
+  return { out, abs };
+}
+
+function run(mode: Mode, x: Tensor, m: Tensor | null, axis?: number, scale?: number): Tensor {
+  const opts = { axis, scale };
+  if (mode === "sum") return sum(x, opts);
+  if (mode === "mean") return mean(x, opts);
+  if (mode === "maskedSum") return maskedSum(x, m!, opts);
+  return maskedMean(x, m!, opts);
+}
+
+function randomMask(n: number, seed: number, keep = 0.7): Float64Array {
+  const r = rng(seed);
+  return Float64Array.from({ length: n }, () => (r() < keep ? 1 : 0));
+}
+
+/**
+ * fp32 summation error is bounded by (terms summed in sequence + tree depth)·eps·Σ|x|; each
+ * thread folds ≤ 200 terms here and the trees add ≤ 20 levels, so 256·eps ≈ 1.5e-5 of Σ|x|
+ * bounds it (the observed errors are ~100× smaller). The tolerance is absolute, per output,
+ * because Σx of random signs can be far smaller than Σ|x|.
+ */
+function check(got: ArrayLike<number>, want: { out: Float64Array; abs: Float64Array }, label: string): number {
+  for (let i = 0; i < want.out.length; i++) {
+    const tol = 256 * 2 ** -24 * want.abs[i] + 1e-30;
+    if (!(Math.abs(got[i] - want.out[i]) <= tol)) {
+      assert.fail(`${label}: output ${i}: got ${got[i]}, want ${want.out[i]} (tol ${tol})`);
+    }
+  }
+  return assertClose(got, want.out, { rtol: Infinity, atol: 0, label });
+}
+
+Deno.test("reductions: full and last-axis, masked and plain, vs float64 on odd shapes", async () => {
+  const errs: string[] = [];
+  for (const shape of [[1, 1], [7, 13], [129, 257], [3, 50_000], [1000, 3]]) {
+    const n = shape[0] * shape[1];
+    const seed = freshSeed();
+    const xv = Float32Array.from(randn(n, seed));
+    const mv = randomMask(n, seed + 1);
+    for (let j = 0; j < shape[1]; j++) mv[j] = 0; // row 0 fully masked: its mean is 0, not NaN
+    const x = upload(xv, shape);
+    const m = upload(mv, shape);
+    let worst = 0;
+    for (const mode of ["sum", "mean", "maskedSum", "maskedMean"] as const) {
+      const masked = mode.startsWith("masked");
+      const all = run(mode, x, masked ? m : null, undefined, 0.5);
+      const rows = run(mode, x, masked ? m : null, -1);
+      const [a, r] = await readAll([all, rows]);
+      assert.deepEqual(all.shape, [1]);
+      assert.deepEqual(rows.shape, [shape[0]]);
+      const label = `${mode} [${shape}] (seed ${seed})`;
+      worst = Math.max(worst, check(a, ref(mode, xv, masked ? mv : null, n, 0.5), `${label} all`));
+      worst = Math.max(worst, check(r, ref(mode, xv, masked ? mv : null, shape[1]), `${label} rows`));
+    }
+    errs.push(`[${shape}] ${worst.toExponential(1)}`);
+  }
+  console.log(`reduce max rel err: ${errs.join(", ")}`);
+});
+
+Deno.test("reductions: keepDim and 1-D shapes", () => {
+  const x = upload(randn(24), [2, 3, 4]);
+  assert.deepEqual(sum(x, { axis: -1 }).shape, [2, 3]);
+  assert.deepEqual(mean(x, { axis: 2, keepDim: true }).shape, [2, 3, 1]);
+  assert.deepEqual(sum(upload(randn(5), [5]), { axis: -1 }).shape, [1]);
+  assert.throws(() => sum(x, { axis: 0 }));
+});
+
+Deno.test("reductions: gradients vs finite differences", async () => {
+  const shape = [7, 13];
+  const n = 91;
+  const mask = randomMask(n, freshSeed());
+  for (let j = 0; j < 13; j++) mask[13 + j] = 0; // an empty row
+  const maskIn = { shape, data: mask, grad: false };
+  for (const mode of ["sum", "mean", "maskedSum", "maskedMean"] as const) {
+    const masked = mode.startsWith("masked");
+    for (const axis of [undefined, -1]) {
+      const cols = axis === undefined ? n : 13;
+      await gradCheck(
+        (x, m) => run(mode, x, masked ? m : null, axis, 1.5),
+        (x, m) => ref(mode, x, masked ? m : null, cols, 1.5).out,
+        [{ shape }, maskIn],
+        { label: `${mode} axis ${axis}` },
+      );
+    }
+  }
+});
+
+Deno.test("reductions: RL loss aggregations compose with their gradients", async () => {
+  const [B, T] = [5, 11];
+  const mask = randomMask(B * T, freshSeed(), 0.6);
+  const rowsRef = (x: Float64Array, m: Float64Array, mode: Mode) => ref(mode, x, m, T).out;
+  const meanOf = (v: Float64Array) => Float64Array.of(v.reduce((a, b) => a + b, 0) / v.length);
+  const inputs = [{ shape: [B, T] }, { shape: [B, T], data: mask, grad: false }];
+  // token_mean
+  await gradCheck((x, m) => maskedMean(x, m), (x, m) => ref("maskedMean", x, m, B * T).out, inputs, {
+    label: "token_mean",
+  });
+  // seq_mean_token_mean
+  await gradCheck(
+    (x, m) => mean(maskedMean(x, m, { axis: -1 })),
+    (x, m) => meanOf(rowsRef(x, m, "maskedMean")),
+    inputs,
+    { label: "seq_mean_token_mean" },
+  );
+  // seq_mean_token_sum_norm (Dr.GRPO, constant C = 16)
+  await gradCheck(
+    (x, m) => maskedSum(x, m, { scale: 1 / (B * 16) }),
+    (x, m) => Float64Array.of(meanOf(rowsRef(x, m, "maskedSum"))[0] / 16),
+    inputs,
+    { label: "seq_mean_token_sum_norm" },
+  );
+});
+
+Deno.test("reductions: 4M-element sums are two-stage, fast and bit-identical run to run", async () => {
+  const n = 4_000_000 + 17;
+  const xv = Float32Array.from(randn(n));
+  const mv = randomMask(n, freshSeed());
+  const x = upload(xv, [n]);
+  const m = upload(mv, [n]);
+  await sync();
+  const t0 = performance.now();
+  const outs = [sum(x), maskedMean(x, m), sum(x), maskedMean(x, m)];
+  const got = await readAll(outs);
+  const ms = performance.now() - t0;
+  assert.equal(new Uint32Array(got[0].buffer)[0], new Uint32Array(got[2].buffer)[0]);
+  assert.equal(new Uint32Array(got[1].buffer)[0], new Uint32Array(got[3].buffer)[0]);
+  const e1 = check(got[0], ref("sum", xv, null, n), "sum 4M");
+  const e2 = check(got[1], ref("maskedMean", xv, mv, n), "maskedMean 4M");
+  console.log(
+    `4M: sum err ${e1.toExponential(1)}, maskedMean err ${e2.toExponential(1)}, ` +
+      `4 reductions + readback ${ms.toFixed(0)} ms`,
+  );
+});
+
+Deno.test("reductions: a tensor over the 128 MiB binding cap reduces in windows", async () => {
+  const [rows, cols] = [257, 131_075]; // 134.7 MB; rows straddle window edges unaligned
+  const n = rows * cols;
+  const xv = new Float32Array(n);
+  const r = rng(freshSeed());
+  for (let i = 0; i < n; i++) xv[i] = r() - 0.5;
+  const x = upload(xv, [rows, cols]);
+  const mv = new Float32Array(n).fill(1);
+  for (let i = 0; i < n; i += 3) mv[i] = 0;
+  const m = upload(mv, [rows, cols]);
+  const [all, byRow] = await readAll([maskedSum(x, m), mean(x, { axis: -1 })]);
+  const e1 = check(all, ref("maskedSum", xv, mv, n), "windowed maskedSum");
+  const e2 = check(byRow, ref("mean", xv, null, cols), "windowed row means");
+  const g = upload(randn(rows), [rows]);
+  x.requiresGrad = true;
+  // Backward over windows: d(Σ_j x·m / Σ m)/dx = g[row]·m / Σ m, checked on the last rows.
+  const y = maskedMean(x, m, { axis: -1 });
+  const { backward } = await import("../../kernels/autograd.ts");
+  backward(y, g);
+  const dx = await download(x.grad!);
+  const gv = await download(g);
+  for (const row of [0, 128, rows - 1]) {
+    let den = 0;
+    for (let j = 0; j < cols; j++) den += mv[row * cols + j];
+    for (let j = 0; j < cols; j += 997) {
+      const want = gv[row] * mv[row * cols + j] / den;
+      assert.ok(Math.abs(dx[row * cols + j] - want) <= 1e-6 * Math.abs(want) + 1e-12, `dx[${row}, ${j}]`);
+    }
+  }
+  console.log(`windowed: maskedSum err ${e1.toExponential(1)}, row means err ${e2.toExponential(1)}`);
+});
