@@ -5,6 +5,7 @@
 // reduction of vec2 partials, in the same order as the forward kernel, so inv is recomputed
 // bit-identically instead of being saved (it costs one FMA per element in a pass that reads
 // x anyway). inv is written out for the weight-gradient kernel (rmsnorm_dweight.wgsl).
+// vec4 memory view and ALIGNED as in rmsnorm.wgsl.
 //
 // bindings: 0 params {rows, h, eps}, 1 x [rows, h], 2 w [h], 3 g [rows, h] (upstream
 //   gradient), 4 dx [rows, h] (out), 5 inv [rows] (out)
@@ -13,15 +14,43 @@
 struct Params { rows: u32, h: u32, eps: f32 }
 
 override WG: u32 = 256u;
+override ALIGNED: bool = true;
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> g: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dx: array<f32>;
+@group(0) @binding(1) var<storage, read> x: array<vec4f>;
+@group(0) @binding(2) var<storage, read> w: array<vec4f>;
+@group(0) @binding(3) var<storage, read> g: array<vec4f>;
+@group(0) @binding(4) var<storage, read_write> dx: array<vec4f>;
 @group(0) @binding(5) var<storage, read_write> inv_out: array<f32>;
 
 var<workgroup> red: array<vec2f, WG>;
+
+// Elements [e, e + 4) (flat index) of x / w / g, zeros at and past `end`.
+fn load_x(e: u32, end: u32) -> vec4f {
+  if (ALIGNED) { return x[e / 4u]; }
+  var v = vec4f(0.0);
+  for (var c = 0u; c < 4u && e + c < end; c++) { v[c] = x[(e + c) / 4u][(e + c) % 4u]; }
+  return v;
+}
+
+fn load_w(e: u32) -> vec4f {
+  if (ALIGNED) { return w[e / 4u]; }
+  var v = vec4f(0.0);
+  for (var c = 0u; c < 4u && e + c < p.h; c++) { v[c] = w[(e + c) / 4u][(e + c) % 4u]; }
+  return v;
+}
+
+fn load_g(e: u32, end: u32) -> vec4f {
+  if (ALIGNED) { return g[e / 4u]; }
+  var v = vec4f(0.0);
+  for (var c = 0u; c < 4u && e + c < end; c++) { v[c] = g[(e + c) / 4u][(e + c) % 4u]; }
+  return v;
+}
+
+fn store_dx(e: u32, end: u32, v: vec4f) {
+  if (ALIGNED) { dx[e / 4u] = v; return; }
+  for (var c = 0u; c < 4u && e + c < end; c++) { dx[(e + c) / 4u][(e + c) % 4u] = v[c]; }
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -29,12 +58,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let row = wid.x + wid.y * nwg.x;
   if (row >= p.rows) { return; }
   let base = row * p.h;
+  let end = base + p.h;
   var ss = 0.0;
   var gwx = 0.0;
-  for (var j = lid; j < p.h; j += WG) {
-    let v = x[base + j];
-    ss += v * v;
-    gwx += g[base + j] * w[j] * v;
+  for (var j = 4u * lid; j < p.h; j += 4u * WG) {
+    let v = load_x(base + j, end);
+    ss += dot(v, v);
+    gwx += dot(load_g(base + j, end) * load_w(j), v);
   }
   red[lid] = vec2f(ss, gwx);
   workgroupBarrier();
@@ -45,8 +75,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let tot = red[0];
   let inv = 1.0 / sqrt(tot.x / f32(p.h) + p.eps);
   let c = inv * inv * inv * tot.y / f32(p.h);
-  for (var j = lid; j < p.h; j += WG) {
-    dx[base + j] = inv * w[j] * g[base + j] - c * x[base + j];
+  for (var j = 4u * lid; j < p.h; j += 4u * WG) {
+    let v = load_x(base + j, end);
+    store_dx(base + j, end, inv * load_w(j) * load_g(base + j, end) - c * v);
   }
   if (lid == 0u) { inv_out[row] = inv; }
 }

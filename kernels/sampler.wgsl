@@ -1,66 +1,108 @@
-// Token sampling from logits [rows, vocab]: temperature, top-k, top-p, greedy — one
-// workgroup per row, no sort. Compiled with rng.wgsl's Philox library prepended.
+// Token sampling from logits [rows, vocab]: greedy, temperature, top-k, top-p — one
+// workgroup per row, no sort, one Philox uniform per row (rng.wgsl's library is prepended).
+// Thread t owns the 4-element groups t, t+WG, t+2·WG, … of its row (vec4 loads when rows
+// are 16-byte aligned). On llvmpipe a pass over a 152k row costs about as much as its loads,
+// so the method minimises full passes: plain sampling takes 2, top-k / top-p usually 3.
 //
 // Per row, with z = logit / T (T = 1 when greedy at temperature 0) and M = max z:
-//  A. one pass: M, and the argmax of the raw logits (ties → lowest id).
-//  B. one pass: S_all = Σ exp(z − M) (the plain tempered softmax's normaliser).
-//  C. top-k (1 < k < vocab): the k-th largest z found by bisection on the order-preserving
-//     u32 key of z. Each pass counts keys ≥ mid and also finds the nearest keys on either
-//     side of mid, so the bracket snaps to actual values and the search ends as soon as no
-//     value lies strictly inside it (typically 15–25 passes, never more than 33).
-//  D. top-p (p < 1): the same bisection on the kept mass Σ_{key ≥ mid} exp(z − M), for the
-//     largest threshold whose mass is ≥ p · (mass kept by top-k).
-//     Both thresholds keep every token tied with the boundary value (Hugging Face semantics).
-//  E. one pass: per-thread kept masses; thread 0 turns one Philox uniform u into a target
-//     u · S_keep over the threads' masses in thread order, and the thread holding the target
-//     walks its own elements to the token — inverse-CDF sampling over a fixed (strided)
-//     order of the vocabulary, so one random number per row suffices.
+//  A. pass: M, and the argmax of the raw logits (ties → lowest id).
+//  B. pass: S_all = Σ exp(z − M), the plain softmax's normaliser; when filtering, also an
+//     exact histogram of z over NB − 1 bins of width 1/BINS_PER_UNIT below M (integer
+//     workgroup atomics: counts do not depend on order, so results stay deterministic).
+//  Thresholds are on the order-preserving u32 key of z and keep every token tied with the
+//  boundary value (Hugging Face semantics). top-k (1 < k < vocab): the k-th largest z;
+//  top-p (p < 1): the largest threshold whose mass Σ_{key ≥ t} exp(z − M) is ≥ p · (mass
+//  kept by top-k). The histogram's cumulative counts (for top-k) or per-bin mass bounds
+//  (values in bin j have exp(z − M) within [e^−(j+1)/B, e^−j/B]) bracket the threshold.
+//  C. pass: each thread copies its elements above the bracket's low end ("candidates",
+//     typically k or the nucleus plus one bin) into SLOTS workgroup slots. Bisection then
+//     runs over the slots only. If some thread has more candidates than slots, bisection
+//     runs over the whole row instead (a pass per step; snapping the bracket to the nearest
+//     actual keys on both sides ends it as soon as no value lies strictly inside).
+//  E. per-thread kept masses (slots, or a pass); thread 0 maps u · S_keep onto the threads
+//     in order and the thread holding it walks its own elements to the token: inverse-CDF
+//     sampling over a fixed order of the vocabulary.
 // Outputs per row: the token; logprobs = log softmax(z)[token] (temperature only: the RL
-// behaviour logprob); sample_logprobs = log of the token's probability under the filtered,
-// renormalised distribution actually sampled (0 when greedy).
+// behaviour logprob); sample_logprobs = log-probability under the filtered, renormalised
+// distribution actually sampled (0 when greedy).
 //
-// bindings: 0 params, 1 logits (read, this window's rows from element `base`), 2 seq_ids
-//   (read, u32 [B]; stream per row when has_seq), 3 tokens (rw, i32 [B]), 4 logprobs (rw,
-//   f32 [B]), 5 sample_logprobs (rw, f32 [B]).
+// bindings: 0 params, 1 logits (read, f32: this window's rows from element `base`),
+//   2 logits4 (read, the same window as vec4f; used when `aligned`), 3 seq_ids (read, u32
+//   [B]: the row's RNG stream when has_seq), 4 tokens (rw, i32 [B]), 5 logprobs (rw, f32
+//   [B]), 6 sample_logprobs (rw, f32 [B]).
 // dispatch: one workgroup per row of the window, folded by runtime.grid().
 
 struct Params {
   rows: u32, vocab: u32, base: u32, row0: u32,
   inv_temp: f32, top_k: u32, top_p: f32, step: u32,
   key0: u32, key1: u32, has_seq: u32, greedy: u32,
+  aligned: u32,  // base and vocab are multiples of 4: rows can be read as vec4
 }
 
 override WG: u32 = 256u;
-const LOWEST = -3.4028234e38;  // a finite "−∞": WGSL has no infinity literals
+override NB: u32 = 512u;              // histogram bins (the last one is "everything below")
+override BINS_PER_UNIT: f32 = 32.0;   // bins per unit of tempered logit (a power of two)
+override SLOTS: u32 = 4u;             // candidate slots per thread
+const LOWEST = -3.4028234e38;         // a finite "−∞": WGSL has no infinity literals
+const NONE = 0xffffffffu;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> seq_ids: array<u32>;
-@group(0) @binding(3) var<storage, read_write> tokens: array<i32>;
-@group(0) @binding(4) var<storage, read_write> logprobs: array<f32>;
-@group(0) @binding(5) var<storage, read_write> sample_logprobs: array<f32>;
+@group(0) @binding(2) var<storage, read> logits4: array<vec4f>;
+@group(0) @binding(3) var<storage, read> seq_ids: array<u32>;
+@group(0) @binding(4) var<storage, read_write> tokens: array<i32>;
+@group(0) @binding(5) var<storage, read_write> logprobs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> sample_logprobs: array<f32>;
 
-var<workgroup> r_f: array<f32, WG>;  // reduction lanes: max / sums
-var<workgroup> r_u: array<u32, WG>;  //   argmax ids / counts
-var<workgroup> r_a: array<u32, WG>;  //   min keys ≥ mid
-var<workgroup> r_b: array<u32, WG>;  //   argmax keys / max keys < mid
-var<workgroup> kept: array<f32, WG>; // per-thread kept mass, in thread order (step E)
+var<workgroup> r_f: array<f32, WG>;   // reduction lanes: max / sums
+var<workgroup> r_u: array<u32, WG>;   //   argmax ids / counts
+var<workgroup> r_a: array<u32, WG>;   //   min keys ≥ mid
+var<workgroup> r_b: array<u32, WG>;   //   argmax keys / max keys < mid
+var<workgroup> kept: array<f32, WG>;  // per-thread kept mass, in thread order (step E)
+var<workgroup> hist: array<atomic<u32>, NB>;
+var<workgroup> slot_z: array<f32, WG * SLOTS>;
+var<workgroup> slot_id: array<u32, WG * SLOTS>;
 var<workgroup> w_lo: u32;
 var<workgroup> w_hi: u32;
+var<workgroup> w_u: u32;
 var<workgroup> w_sel: u32;
 var<workgroup> w_total: f32;
-var<workgroup> w_target: f32;
+var<workgroup> w_goal: f32;
 var<workgroup> w_before: f32;
 
 // Monotone map f32 → u32 (a < b ⇔ key(a) < key(b) for non-NaN values; −0 sorts below +0).
+// Real values map to keys ≥ key(−∞) = 0x007fffff, so key 0 marks padding lanes.
 fn okey(x: f32) -> u32 {
   let b = bitcast<u32>(x);
   return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
 }
-
-fn zval(row_off: u32, i: u32) -> f32 {
-  return logits[row_off + i] * p.inv_temp;
+fn okey4(x: vec4f) -> vec4u {
+  let b = bitcast<vec4u>(x);
+  return select(b | vec4u(0x80000000u), ~b, (b & vec4u(0x80000000u)) != vec4u(0u));
 }
+
+// Elements 4j … 4j+3 of the row: raw logits x, tempered z, keys of z (0 on padding lanes).
+// (No dynamically indexed vectors here or in the hot loops: llvmpipe would spill them.)
+struct Group { x: vec4f, z: vec4f, k: vec4u, valid: vec4<bool> }
+
+fn at(row_off: u32, i: u32) -> f32 {
+  return select(LOWEST, logits[min(row_off + i, arrayLength(&logits) - 1u)], i < p.vocab);
+}
+
+fn group(row_off: u32, j: u32) -> Group {
+  let e = 4u * j;
+  var x: vec4f;
+  if (p.aligned != 0u) {
+    x = logits4[(row_off + e) / 4u];
+  } else {
+    x = vec4f(at(row_off, e), at(row_off, e + 1u), at(row_off, e + 2u), at(row_off, e + 3u));
+  }
+  let valid = vec4u(e) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.vocab);
+  let z = x * p.inv_temp;
+  return Group(x, z, select(vec4u(0u), okey4(z), valid), valid);
+}
+
+fn groups() -> u32 { return (p.vocab + 3u) / 4u; }
 
 // Sum of r_f over the workgroup into r_f[0] (all invocations call it).
 fn sum_f(lid: u32) {
@@ -71,44 +113,120 @@ fn sum_f(lid: u32) {
   workgroupBarrier();
 }
 
-// Per-thread Σ exp(z − M) over the strided elements with key(z) ≥ tau.
-fn mass_from(row_off: u32, lid: u32, m: f32, tau: u32) -> f32 {
-  var s = 0.0;
-  for (var i = lid; i < p.vocab; i += WG) {
-    let z = zval(row_off, i);
-    if (okey(z) >= tau) { s += exp(z - m); }
+// Workgroup max of v, returned uniformly.
+fn max_u(lid: u32, v: u32) -> u32 {
+  r_u[lid] = v;
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    workgroupBarrier();
+    if (lid < s) { r_u[lid] = max(r_u[lid], r_u[lid + s]); }
   }
-  return s;
+  workgroupBarrier();
+  if (lid == 0u) { w_u = r_u[0]; }
+  return workgroupUniformLoad(&w_u);
+}
+
+// ---- histogram brackets (thread 0) ----
+
+// Bin j holds edge(j+1) ≤ z < edge(j); the last bin, everything below edge(NB − 1).
+fn edge(m: f32, j: u32) -> f32 { return m - f32(j) / BINS_PER_UNIT; }
+
+// The float estimate of a value's bin, corrected against the exact key thresholds so that
+// cumulative counts are exactly count(z ≥ edge(j)). Called for values above the last bin.
+fn bin_of(m: f32, z: f32, kz: u32) -> u32 {
+  var b = u32(min(max((m - z) * BINS_PER_UNIT, 0.0), f32(NB - 1u)));
+  if (b > 0u && kz >= okey(edge(m, b))) {
+    b -= 1u;
+  } else if (kz < okey(edge(m, b + 1u))) {
+    b += 1u;
+  }
+  return b;
+}
+
+// A bracket [w_lo, w_hi) for the top-k threshold: count(≥ lo) ≥ k > count(≥ hi).
+fn bracket_top_k(m: f32, top: u32) {
+  var cum = 0u;
+  var jk = NB - 1u;
+  for (var j = 0u; j < NB - 1u; j++) {
+    cum += atomicLoad(&hist[j]);
+    if (cum >= p.top_k) { jk = j; break; }
+  }
+  w_lo = select(okey(edge(m, jk + 1u)), 0u, jk == NB - 1u);
+  w_hi = select(okey(edge(m, jk)), top, jk == 0u);
+}
+
+// A bracket for the top-p threshold over keys ≥ tau: mass(≥ lo) ≥ goal > mass(≥ hi).
+fn bracket_top_p(m: f32, top: u32, tau: u32, goal: f32) {
+  let SLACK = 1e-3;  // covers f32 rounding of the edges, the exps and the pass sums
+  let r = exp(-1.0 / BINS_PER_UNIT);
+  var ub = 0.0;      // upper bound of the mass in bins < j
+  var lb = 0.0;      // lower bound of the mass in bins ≤ j
+  var e_top = 1.0;   // e^−j/B
+  var hi_j = 0u;
+  var lo_j = NB;
+  for (var j = 0u; j < NB - 1u; j++) {
+    if (ub * (1.0 + SLACK) < goal) { hi_j = j; }
+    let h = f32(atomicLoad(&hist[j]));
+    ub += h * e_top;
+    e_top *= r;
+    lb += h * e_top;
+    if (lb * (1.0 - SLACK) >= goal) { lo_j = j; break; }
+  }
+  // Nothing below tau is kept, so a bound reaching below it falls back to tau itself.
+  w_lo = select(max(okey(edge(m, lo_j + 1u)), tau), tau, lo_j == NB);
+  w_hi = select(okey(edge(m, hi_j)), top, hi_j == 0u);
+}
+
+// ---- threshold search, over the slots or (full) over the whole row ----
+
+struct Tally { cnt: u32, mass: f32, above: u32, below: u32 }
+
+// This thread's count and mass of keys ≥ mid, the smallest key ≥ mid, the largest < mid.
+fn tally(row_off: u32, lid: u32, m: f32, mid: u32, by_mass: bool, n: u32, full: bool) -> Tally {
+  if (!full) {
+    var t = Tally(0u, 0.0, NONE, 0u);
+    for (var s = 0u; s < n; s++) {
+      let z = slot_z[lid * SLOTS + s];
+      let kz = okey(z);
+      if (kz >= mid) {
+        t.cnt += 1u;
+        t.above = min(t.above, kz);
+        if (by_mass) { t.mass += exp(z - m); }
+      } else {
+        t.below = max(t.below, kz);
+      }
+    }
+    return t;
+  }
+  var cnt = vec4u(0u);
+  var mass = vec4f(0.0);
+  var above = vec4u(NONE);
+  var below = vec4u(0u);  // padding keys are 0
+  for (var j = lid; j < groups(); j += WG) {
+    let g = group(row_off, j);
+    let ge = g.k >= vec4u(mid);
+    cnt += select(vec4u(0u), vec4u(1u), ge);
+    above = min(above, select(vec4u(NONE), g.k, ge));
+    below = max(below, select(g.k, vec4u(0u), ge));
+    if (by_mass && any(ge)) { mass += select(vec4f(0.0), exp(g.z - m), ge); }
+  }
+  return Tally((cnt.x + cnt.y) + (cnt.z + cnt.w), (mass.x + mass.y) + (mass.z + mass.w),
+               min(min(above.x, above.y), min(above.z, above.w)),
+               max(max(below.x, below.y), max(below.z, below.w)));
 }
 
 // Largest element key t in [w_lo, w_hi) with count(key ≥ t) ≥ k (by_mass = false) or
-// mass(key ≥ t) ≥ target (by_mass = true); w_lo must satisfy the condition already.
-// The bracket lives in workgroup memory and is read with workgroupUniformLoad so that the
-// loop (which contains barriers) is provably uniform.
-fn bisect(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, target: f32) -> u32 {
+// mass(key ≥ t) ≥ goal (by_mass = true); w_lo must satisfy the condition, w_hi must not.
+// The bracket is read with workgroupUniformLoad so the loop (with barriers) is uniform.
+fn bisect(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, goal: f32, n: u32,
+          full: bool) -> u32 {
   var lo = workgroupUniformLoad(&w_lo);
   var hi = workgroupUniformLoad(&w_hi);
   for (var it = 0u; it < 40u && hi - lo > 1u; it++) {
-    let mid = lo + (hi - lo) / 2u;
-    var cnt = 0u;
-    var mass = 0.0;
-    var above = 0xffffffffu;  // smallest key ≥ mid
-    var below = 0u;           // largest key < mid
-    for (var i = lid; i < p.vocab; i += WG) {
-      let z = zval(row_off, i);
-      let kz = okey(z);
-      if (kz >= mid) {
-        cnt += 1u;
-        above = min(above, kz);
-        if (by_mass) { mass += exp(z - m); }
-      } else {
-        below = max(below, kz);
-      }
-    }
-    r_u[lid] = cnt;
-    r_f[lid] = mass;
-    r_a[lid] = above;
-    r_b[lid] = below;
+    let t = tally(row_off, lid, m, lo + (hi - lo) / 2u, by_mass, n, full);
+    r_u[lid] = t.cnt;
+    r_f[lid] = t.mass;
+    r_a[lid] = t.above;
+    r_b[lid] = t.below;
     for (var s = WG / 2u; s > 0u; s >>= 1u) {
       workgroupBarrier();
       if (lid < s) {
@@ -120,7 +238,7 @@ fn bisect(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, target: f32) ->
     }
     workgroupBarrier();
     if (lid == 0u) {
-      let ok = r_u[0] > 0u && select(r_u[0] >= k, r_f[0] >= target, by_mass);
+      let ok = r_u[0] > 0u && select(r_u[0] >= k, r_f[0] >= goal, by_mass);
       // Snap to real values: the kept set is the same for every threshold in (below, above].
       if (ok) { w_lo = r_a[0]; } else { w_hi = r_b[0] + 1u; }
     }
@@ -130,6 +248,36 @@ fn bisect(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, target: f32) ->
   return lo;
 }
 
+// This thread's Σ exp(z − M) over its elements with key ≥ tau, in the order step E walks.
+fn mass_from(row_off: u32, lid: u32, m: f32, tau: u32, n: u32, full: bool) -> f32 {
+  var s = 0.0;
+  if (!full) {
+    for (var i = 0u; i < n; i++) {
+      let z = slot_z[lid * SLOTS + i];
+      if (okey(z) >= tau) { s += exp(z - m); }
+    }
+    return s;
+  }
+  var s4 = vec4f(0.0);
+  for (var j = lid; j < groups(); j += WG) {
+    let g = group(row_off, j);
+    let ge = g.k >= vec4u(tau);
+    if (any(ge)) { s4 += select(vec4f(0.0), exp(g.z - m), ge); }
+  }
+  return (s4.x + s4.y) + (s4.z + s4.w);
+}
+
+// Step C for one element: keep it in this thread's next slot if its key is ≥ lo.
+// Returns the new candidate count (> SLOTS means the slots overflowed).
+fn collect(lid: u32, n: u32, z: f32, kz: u32, id: u32, lo: u32) -> u32 {
+  if (kz < lo) { return n; }
+  if (n < SLOTS) {
+    slot_z[lid * SLOTS + n] = z;
+    slot_id[lid * SLOTS + n] = id;
+  }
+  return n + 1u;
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -137,18 +285,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (row >= p.rows) { return; }
   let row_off = p.base + row * p.vocab;
   let out = p.row0 + row;
+  let use_k = p.greedy == 0u && p.top_k > 1u && p.top_k < p.vocab;
+  let use_p = p.greedy == 0u && p.top_p < 1.0;
+  let filtering = use_k || use_p;
 
-  // A. max of z and argmax of the raw logits (strided ascending, so `>` keeps the lowest id).
-  var m = LOWEST;
+  // A. M and the argmax of the raw logits (ids ascend within a thread, so `>` keeps the lowest).
+  var mz = vec4f(LOWEST);
   var best_key = 0u;
-  var best_id = 0xffffffffu;
-  for (var i = lid; i < p.vocab; i += WG) {
-    let x = logits[row_off + i];
-    m = max(m, x * p.inv_temp);
-    let kx = okey(x);
-    if (kx > best_key || best_id == 0xffffffffu) { best_key = kx; best_id = i; }
+  var best_id = NONE;
+  for (var j = lid; j < groups(); j += WG) {
+    let g = group(row_off, j);
+    mz = max(mz, g.z);
+    let kx = select(vec4u(0u), okey4(g.x), g.valid);
+    if (kx.x > best_key) { best_key = kx.x; best_id = 4u * j; }
+    if (kx.y > best_key) { best_key = kx.y; best_id = 4u * j + 1u; }
+    if (kx.z > best_key) { best_key = kx.z; best_id = 4u * j + 2u; }
+    if (kx.w > best_key) { best_key = kx.w; best_id = 4u * j + 3u; }
   }
-  r_f[lid] = m;
+  r_f[lid] = max(max(mz.x, mz.y), max(mz.z, mz.w));
   r_b[lid] = best_key;
   r_u[lid] = best_id;
   for (var s = WG / 2u; s > 0u; s >>= 1u) {
@@ -157,20 +311,34 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       r_f[lid] = max(r_f[lid], r_f[lid + s]);
       let kb = r_b[lid + s];
       let ib = r_u[lid + s];
-      if (ib != 0xffffffffu && (r_u[lid] == 0xffffffffu || kb > r_b[lid] ||
-          (kb == r_b[lid] && ib < r_u[lid]))) {
+      if (kb > r_b[lid] || (kb == r_b[lid] && ib < r_u[lid])) {
         r_b[lid] = kb;
         r_u[lid] = ib;
       }
     }
   }
   workgroupBarrier();
-  m = r_f[0];
+  let m = r_f[0];
   let argmax = r_u[0];
+  if (filtering) {
+    for (var b = lid; b < NB; b += WG) { atomicStore(&hist[b], 0u); }
+  }
   workgroupBarrier();
 
-  // B. the plain normaliser.
-  let s_all_t = mass_from(row_off, lid, m, 0u);
+  // B. the plain normaliser and, when filtering, the histogram (the last bin is implicit).
+  let k_last = okey(edge(m, NB - 1u));
+  var s4 = vec4f(0.0);
+  for (var j = lid; j < groups(); j += WG) {
+    let g = group(row_off, j);
+    s4 += exp(g.z - m);
+    if (filtering && any(g.k >= vec4u(k_last))) {
+      if (g.k.x >= k_last) { atomicAdd(&hist[bin_of(m, g.z.x, g.k.x)], 1u); }
+      if (g.k.y >= k_last) { atomicAdd(&hist[bin_of(m, g.z.y, g.k.y)], 1u); }
+      if (g.k.z >= k_last) { atomicAdd(&hist[bin_of(m, g.z.z, g.k.z)], 1u); }
+      if (g.k.w >= k_last) { atomicAdd(&hist[bin_of(m, g.z.w, g.k.w)], 1u); }
+    }
+  }
+  let s_all_t = (s4.x + s4.y) + (s4.z + s4.w);
   r_f[lid] = s_all_t;
   sum_f(lid);
   let s_all = r_f[0];
@@ -178,31 +346,47 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (p.greedy != 0u) {
     if (lid == 0u) {
       tokens[out] = i32(argmax);
-      logprobs[out] = zval(row_off, argmax) - m - log(s_all);
+      logprobs[out] = logits[row_off + argmax] * p.inv_temp - m - log(s_all);
       sample_logprobs[out] = 0.0;
     }
     return;
   }
 
-  // C, D. thresholds (tau = 0 keeps everything).
+  // C. bracket the first threshold, gather candidates, then search (tau = 0 keeps all).
   var tau = 0u;
-  let top = okey(m) + 1u;
-  if (p.top_k > 1u && p.top_k < p.vocab) {
-    if (lid == 0u) { w_lo = 0u; w_hi = top; }
-    tau = bisect(row_off, lid, m, false, p.top_k, 0.0);
-  }
+  var n = 0u;
+  var full = true;
   var kept_t = s_all_t;
-  if (p.top_p < 1.0) {
-    var topk_mass = s_all;
-    if (tau != 0u) {
-      r_f[lid] = mass_from(row_off, lid, m, tau);
-      sum_f(lid);
-      topk_mass = r_f[0];
+  if (filtering) {
+    let top = okey(m) + 1u;
+    if (lid == 0u) {
+      if (use_k) { bracket_top_k(m, top); } else { bracket_top_p(m, top, 0u, p.top_p * s_all); }
     }
-    if (lid == 0u) { w_lo = tau; w_hi = top; }
-    tau = bisect(row_off, lid, m, true, 0u, p.top_p * topk_mass);
+    let lo = workgroupUniformLoad(&w_lo);
+    for (var j = lid; j < groups(); j += WG) {
+      let g = group(row_off, j);
+      if (any(g.k >= vec4u(lo))) {
+        n = collect(lid, n, g.z.x, g.k.x, 4u * j, lo);
+        n = collect(lid, n, g.z.y, g.k.y, 4u * j + 1u, lo);
+        n = collect(lid, n, g.z.z, g.k.z, 4u * j + 2u, lo);
+        n = collect(lid, n, g.z.w, g.k.w, 4u * j + 3u, lo);
+      }
+    }
+    full = max_u(lid, n) > SLOTS;
+    n = min(n, SLOTS);
+    if (use_k) { tau = bisect(row_off, lid, m, false, p.top_k, 0.0, n, full); }
+    if (use_p) {
+      var goal = p.top_p * s_all;
+      if (use_k) {
+        r_f[lid] = mass_from(row_off, lid, m, tau, n, full);
+        sum_f(lid);
+        goal = p.top_p * r_f[0];
+        if (lid == 0u) { bracket_top_p(m, top, tau, goal); }
+      }
+      tau = bisect(row_off, lid, m, true, 0u, goal, n, full);
+    }
+    kept_t = mass_from(row_off, lid, m, tau, n, full);
   }
-  if (tau != 0u) { kept_t = mass_from(row_off, lid, m, tau); }
 
   // E. inverse CDF over the threads' kept masses, then within the selected thread.
   kept[lid] = kept_t;
@@ -212,38 +396,55 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let u = philox_u01(philox4x32_10(vec4u(0u, stream, p.step, 1u), vec2u(p.key0, p.key1)).x);
     var total = 0.0;
     for (var t = 0u; t < WG; t++) { total += kept[t]; }
-    let target = u * total;
+    let goal = u * total;
     var before = 0.0;
     var sel = 0u;
     var found = false;
     for (var t = 0u; t < WG; t++) {
       if (kept[t] > 0.0) {
-        sel = t;  // fallback if rounding leaves target ≥ total: the last thread with mass
-        if (before + kept[t] > target) { found = true; break; }
+        sel = t;  // if rounding leaves goal ≥ total: the last thread with mass
+        if (before + kept[t] > goal) { found = true; break; }
         before += kept[t];
       }
     }
     w_sel = sel;
     w_total = total;
-    w_target = target;
+    w_goal = goal;
     w_before = select(before - kept[sel], before, found);
   }
   workgroupBarrier();
-  if (lid == w_sel) {
-    var cum = w_before;
-    var pick = 0xffffffffu;
-    for (var i = lid; i < p.vocab; i += WG) {
-      let z = zval(row_off, i);
-      if (okey(z) >= tau) {
-        let e = exp(z - m);
-        if (e > 0.0) { pick = i; }
+  if (lid != w_sel) { return; }
+  var cum = w_before;
+  var pick = NONE;
+  var zc = 0.0;
+  if (!full) {
+    for (var i = 0u; i < n; i++) {
+      let z = slot_z[lid * SLOTS + i];
+      let e = select(0.0, exp(z - m), okey(z) >= tau);
+      if (e > 0.0) {
+        pick = slot_id[lid * SLOTS + i];  // the last element with mass, should rounding never cross
+        zc = z - m;
         cum += e;
-        if (cum > w_target && e > 0.0) { break; }
+        if (cum > w_goal) { break; }
       }
     }
-    let zc = zval(row_off, pick) - m;
-    tokens[out] = i32(pick);
-    logprobs[out] = zc - log(s_all);
-    sample_logprobs[out] = zc - log(w_total);
+  } else {
+    var done = false;
+    for (var j = lid; j < groups() && !done; j += WG) {
+      let g = group(row_off, j);
+      let e = select(vec4f(0.0), exp(g.z - m), g.k >= vec4u(tau));
+      let zs = g.z - m;
+      for (var l = 0u; l < 4u && !done; l++) {
+        if (e[l] > 0.0) {
+          pick = 4u * j + l;
+          zc = zs[l];
+          cum += e[l];
+          done = cum > w_goal;
+        }
+      }
+    }
   }
+  tokens[out] = i32(pick);
+  logprobs[out] = zc - log(s_all);
+  sample_logprobs[out] = zc - log(w_total);
 }

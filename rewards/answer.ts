@@ -8,7 +8,7 @@
  */
 
 import { type Expr, freeVars, parseLatex } from "./latex_parser.ts";
-import { LIMITS, LimitError } from "./limits.ts";
+import { LimitError, LIMITS } from "./limits.ts";
 
 /** A parsed answer. */
 export type Answer =
@@ -23,10 +23,10 @@ export type Answer =
   | { kind: "matrix"; rows: Answer[][] };
 
 /** Relations, normalized: `\le`, `\leq`, `<=`, `≤` all become `<=`; `\approx` is `=`. */
-export type RelOp = "=" | "<" | "<=" | ">" | ">=" | "!=";
+export type RelOp = "=" | "≈" | "<" | "<=" | ">" | ">=" | "!=";
 
 const REL_RE =
-  /^(?:<=|>=|!=|=<|=>|\\leqslant|\\geqslant|\\leq?|\\geq?|\\neq?|\\lt|\\gt|\\approx|\\in|=|<|>)(?![A-Za-z])/;
+  /^(?:<=|>=|!=|=<|=>|=|<|>|(?:\\leqslant|\\geqslant|\\leq?|\\geq?|\\neq?|\\lt|\\gt|\\approx|\\in)(?![A-Za-z]))/;
 const REL_NAMES: Record<string, RelOp | "in"> = {
   "<=": "<=",
   "=<": "<=",
@@ -43,7 +43,7 @@ const REL_NAMES: Record<string, RelOp | "in"> = {
   "\\neq": "!=",
   "\\lt": "<",
   "\\gt": ">",
-  "\\approx": "=",
+  "\\approx": "≈",
   "\\in": "in",
   "=": "=",
   "<": "<",
@@ -98,18 +98,28 @@ function closingIndex(s: string): number {
   return -1;
 }
 
+/** A stable text key of an answer (JSON with BigInts as strings), for structural identity. */
+export function answerKey(a: Answer): string {
+  return JSON.stringify(a, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
+}
+
 /** Parses a normalized answer string. Never throws on content; limits throw LimitError. */
 export function parseAnswer(s: string, percent = false): Answer {
   s = s.trim();
   if (!s) return { kind: "empty" };
-  const choice = /^\(?([A-Z])\)?\.?$/.exec(s) ?? /^\\text\{\(?([A-Z])\)?\}$/.exec(s);
-  if (choice) return { kind: "choice", letter: choice[1] };
+  // Lowercase letters count as choices only up to d, so `e` stays Euler's number.
+  const choice = /^\(?([A-Za-d])\)?\.?$/.exec(s) ?? /^\\text\{\(?([A-Z])\)?\}$/.exec(s);
+  if (choice) return { kind: "choice", letter: choice[1].toUpperCase() };
+  // `{1,3}`: braces around the whole answer only group (TeX prints no braces).
+  if (s[0] === "{" && closingIndex(s) === s.length - 1) return parseAnswer(s.slice(1, -1), percent);
 
   const union = splitTop(s, /^(?:\\cup|∪)(?![A-Za-z])/);
   if (union.parts.length > 1) {
     return { kind: "union", parts: union.parts.map((p) => parseAnswer(p, percent)) };
   }
-  const list = splitTop(s, /^(?:,|;|\s+and\s+)/);
+  // "or" separates alternatives only here, in parsing: a prediction that hedges with "or"
+  // against a gold without one was already rejected (see `equal.ts`).
+  const list = splitTop(s, /^(?:,|;|\s+and\s+|\s*\bor\b\s*)/);
   if (list.parts.length > 1) {
     if (list.parts.some((p) => !p)) return text(s);
     return { kind: "list", items: flatten(list.parts.map((p) => parseItem(p, percent))) };
@@ -132,16 +142,25 @@ function parseItem(s: string, percent: boolean): Answer {
   if (!s) return { kind: "empty" };
   const pm = /\\(pm|mp)(?![A-Za-z])|±/.exec(s);
   if (pm) {
-    const plus = s.slice(0, pm.index) + (pm[1] === "mp" ? "-" : "+") + s.slice(pm.index + pm[0].length);
-    const minus = s.slice(0, pm.index) + (pm[1] === "mp" ? "+" : "-") + s.slice(pm.index + pm[0].length);
+    // Each ± doubles the items; three (eight roots) is plenty, more is an attack.
+    if ((s.match(/\\(?:pm|mp)(?![A-Za-z])|±/g) ?? []).length > 3) {
+      throw new LimitError("too many ±");
+    }
+    const plus = s.slice(0, pm.index) + (pm[1] === "mp" ? "-" : "+") +
+      s.slice(pm.index + pm[0].length);
+    const minus = s.slice(0, pm.index) + (pm[1] === "mp" ? "+" : "-") +
+      s.slice(pm.index + pm[0].length);
     return { kind: "list", items: flatten([parseItem(plus, percent), parseItem(minus, percent)]) };
   }
 
   const rel = splitTop(s, REL_RE);
   if (rel.parts.length > 1) return relation(rel.parts, rel.seps, percent);
 
-  const env = /^\\begin\{([pbvBV]?matrix|array)\}([\s\S]*)\\end\{\1\}$/.exec(s);
-  if (env) return matrix(env[1] === "array" ? env[2].replace(/^\s*\{[^{}]*\}/, "") : env[2]);
+  const env = /^\\begin\{([pbBV]?matrix|array)\}([\s\S]*)\\end\{\1\}$/.exec(s);
+  // Only when one environment spans the whole answer: `A + B` is arithmetic, parsed below.
+  if (env && !/\\end\{/.test(env[2])) {
+    return matrix(env[1] === "array" ? env[2].replace(/^\s*\{[^{}]*\}/, "") : env[2]);
+  }
 
   if (s.startsWith("\\{") && s.endsWith("\\}")) {
     const inner = s.slice(2, -2).trim();
@@ -152,7 +171,7 @@ function parseItem(s: string, percent: boolean): Answer {
   if (/^\\(?:emptyset|varnothing)$|^\{\s*\}$/.test(s)) return { kind: "set", items: [] };
 
   if ("([".includes(s[0]) && ")]".includes(s[s.length - 1]) && closingIndex(s) === s.length - 1) {
-    const items = splitTop(s.slice(1, -1), /^,/).parts;
+    const items = splitTop(s.slice(1, -1), /^[,;]/).parts;
     if (items.length === 2 && (s[0] === "[" || s[s.length - 1] === "]")) {
       return {
         kind: "interval",
@@ -196,7 +215,9 @@ function relation(parts: string[], seps: string[], percent: boolean): Answer {
   if (ops.includes("in")) {
     // `x \in [2, 7]` means the set; anything fancier is compared as text.
     const last = parts[parts.length - 1];
-    return ops.length === 1 && /^[A-Za-z]$/.test(parts[0]) ? parseAnswer(last, percent) : text(parts.join(""));
+    return ops.length === 1 && /^[A-Za-z]$/.test(parts[0])
+      ? parseAnswer(last, percent)
+      : text(parts.join(""));
   }
   if (parts.some((p) => !p)) return text(parts.join(""));
   return { kind: "relation", ops: ops as RelOp[], sides: parts.map((p) => parseItem(p, percent)) };

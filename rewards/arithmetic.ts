@@ -51,7 +51,9 @@ export function evaluateArithmetic(src: string): Evaluated {
     while (s[i] === "+" || s[i] === "-") {
       const op = s[i++];
       const r = term();
-      v = op === "+" ? make(v.n * r.d + r.n * v.d, v.d * r.d) : make(v.n * r.d - r.n * v.d, v.d * r.d);
+      v = op === "+"
+        ? make(v.n * r.d + r.n * v.d, v.d * r.d)
+        : make(v.n * r.d - r.n * v.d, v.d * r.d);
     }
     return v;
   };

@@ -98,3 +98,17 @@ export function lastBoxed(text: string): string | null {
   const boxes = findBoxes(text);
   return boxes.length ? boxes[boxes.length - 1].content : null;
 }
+
+/** What may stand between two boxes of one answer: spacing, commas, "and". */
+const RUN_GAP =
+  /^(?:\s|[,;&$]|\\[,;:! ]|\\q?quad|\\text\s*\{\s*(?:and|,)?\s*\}|\\\(|\\\)|\band\b)*$/;
+
+/** The contents of the run of adjacent boxes that ends with the last box. */
+export function trailingRun(text: string, boxes: Box[]): string[] {
+  let i = boxes.length - 1;
+  while (
+    i > 0 && boxes[i].start - boxes[i - 1].end < 80 &&
+    RUN_GAP.test(text.slice(boxes[i - 1].end, boxes[i].start))
+  ) i--;
+  return boxes.slice(i).map((b) => b.content);
+}

@@ -74,6 +74,8 @@ export function toMathjs(e: Expr): string {
       return `(${toMathjs(e.a)} ${e.op} ${toMathjs(e.b)})`;
     case "fn":
       return `${FN_NAMES[e.name] ?? e.name}(${e.args.map(toMathjs).join(", ")})`;
+    case "mat":
+      return `[${e.rows.map((r) => `[${r.map(toMathjs).join(", ")}]`).join(", ")}]`;
   }
 }
 
@@ -96,6 +98,44 @@ export function compile(e: Expr): Compiled {
       return { re: NaN, im: NaN };
     }
   };
+}
+
+/**
+ * Evaluates a variable-free expression whose result is a matrix (`A + B`, `A B`), as rows
+ * of values; null when the result is not a matrix or evaluation fails.
+ */
+export function matrixValue(e: Expr): Value[][] | null {
+  if (!smallMatrixPowers(e)) return null;
+  try {
+    const r = math.parse(toMathjs(e)).compile().evaluate({});
+    if (!math.isMatrix(r)) return null;
+    const rows = (r as { toArray(): unknown[] }).toArray();
+    return rows.map((row) => (Array.isArray(row) ? row.map(toValue) : [toValue(row)]));
+  } catch {
+    return null;
+  }
+}
+
+const MAX_MATRIX_POWER = 64;
+
+/**
+ * Does every power of a matrix have a small literal integer exponent? mathjs reduces a
+ * matrix exponent to 32 bits, so `A^{10^{300}}` would silently become `A^0`.
+ */
+function smallMatrixPowers(e: Expr): boolean {
+  const hasMatrix = (x: Expr): boolean =>
+    x.t === "mat" || (x.t === "bin" && (hasMatrix(x.a) || hasMatrix(x.b))) ||
+    (x.t === "neg" && hasMatrix(x.a)) || (x.t === "fn" && x.args.some(hasMatrix));
+  const literal = (x: Expr): boolean =>
+    (x.t === "num" && /^\d+$/.test(x.text) && Number(x.text) <= MAX_MATRIX_POWER) ||
+    (x.t === "neg" && literal(x.a));
+  if (e.t === "bin") {
+    if (e.op === "^" && hasMatrix(e.a) && !literal(e.b)) return false;
+    return smallMatrixPowers(e.a) && smallMatrixPowers(e.b);
+  }
+  if (e.t === "neg") return smallMatrixPowers(e.a);
+  if (e.t === "fn") return e.args.every(smallMatrixPowers);
+  return true;
 }
 
 function toValue(r: unknown): Value {

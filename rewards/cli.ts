@@ -86,7 +86,9 @@ export async function main(args: string[]): Promise<number> {
     const lineNo = i + 1;
     try {
       const row = JSON.parse(line);
-      if (!row || typeof row !== "object" || Array.isArray(row)) throw new Error("not a JSON object");
+      if (!row || typeof row !== "object" || Array.isArray(row)) {
+        throw new Error("not a JSON object");
+      }
       if (typeof row.response !== "string") throw new Error("missing string field 'response'");
       if (!("gold" in row)) throw new Error("missing field 'gold'");
       const r = fn({ ...row, finish: row.finish ?? "stop" }, options);

@@ -67,6 +67,9 @@ function readTask(gold: unknown): CountdownTask | null {
   return { target: o.target, numbers: numbers as number[] };
 }
 
+/** Longer answers are not an equation over a handful of numbers; refused before any regex. */
+const MAX_EQUATION_CHARS = 400;
+
 const key = (r: Rational) => `${r.n}/${r.d}`;
 
 /** Scores one countdown sample; never throws. */
@@ -76,13 +79,25 @@ export function countdown(
 ): RewardResult<CountdownDetails> {
   const opts = { ...DEFAULT_COUNTDOWN_OPTIONS, ...options };
   const task = readTask(sample?.gold);
-  if (!task) return { score: 0, details: { equation: null, value: null, reason: "gold is not {target, numbers}" } };
+  if (!task) {
+    return {
+      score: 0,
+      details: { equation: null, value: null, reason: "gold is not {target, numbers}" },
+    };
+  }
   const block = answerBlock(capTail(String(sample?.response ?? "")), sample?.finish);
   if (block === null || !block.trim()) {
     return { score: 0, details: { equation: null, value: null, reason: "no <answer> equation" } };
   }
-  // `… = 24` at the end restates the target; the left side is the equation.
-  const equation = block.trim().replace(/\s*=\s*-?\d+(?:\.\d+)?\s*\.?$/, "");
+  if (block.length > MAX_EQUATION_CHARS) {
+    return { score: 0, details: { equation: null, value: null, reason: "answer too long" } };
+  }
+  // `… = 24` at the end restates the target; the left side is the equation. Restating
+  // anything else is a false claim, left in so that it fails to parse.
+  const restated = /\s*=\s*(-?\d+(?:\.\d+)?)\s*\.?$/.exec(block.trim());
+  const equation = restated && Number(restated[1]) === task.target
+    ? block.trim().slice(0, restated.index)
+    : block.trim();
   const partial = (reason: string, value: string | null = null) => ({
     score: opts.formatScore,
     details: { equation, value, reason },
@@ -110,5 +125,8 @@ export function countdown(
   if (opts.requireStop && sample.finish !== "stop") {
     return partial(`correct but finish=${sample.finish}`, value);
   }
-  return { score: 1, details: { equation, value, reason: "uses each number once and hits the target" } };
+  return {
+    score: 1,
+    details: { equation, value, reason: "uses each number once and hits the target" },
+  };
 }

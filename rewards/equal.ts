@@ -10,11 +10,13 @@
  */
 
 import { type Answer, parseAnswer } from "./answer.ts";
-import { Deadline, LIMITS, LimitError } from "./limits.ts";
+import { Deadline, LimitError, LIMITS } from "./limits.ts";
 import { goldAnswer, normalizeAnswer } from "./normalize.ts";
 import { type MathOptions, withDefaults } from "./options.ts";
-import { type Context, exprEqual } from "./equal_values.ts";
-import { relationEqual, toInterval } from "./equal_relations.ts";
+import { close, matrixValue } from "./cas.ts";
+import { type Context, exprEqual, hasInfinity, valueOf } from "./equal_values.ts";
+import type { Expr } from "./latex_parser.ts";
+import { claim, relationEqual, toInterval } from "./equal_relations.ts";
 
 /** The outcome of a comparison, with the reason a person auditing it would want. */
 export interface Verdict {
@@ -27,6 +29,11 @@ const HEDGE = /(?:^|[^A-Za-z])(?:or|either)(?![A-Za-z])|\\lor(?![A-Za-z])|\\vee(
 /** Parsed answers by normalized text: a gold is compared with many samples of one prompt. */
 const cache = new Map<string, Answer>();
 const CACHE_SIZE = 4096;
+
+/** Empties the parse cache (for benchmarks that must measure cold parsing). */
+export function clearAnswerCache(): void {
+  cache.clear();
+}
 
 function parsed(text: string, percent: boolean): Answer {
   const key = `${percent ? "%" : ""}${text}`;
@@ -42,7 +49,11 @@ function parsed(text: string, percent: boolean): Answer {
  * Compares a predicted answer with a gold answer (both strings as written: `$…$`,
  * `\boxed{}` and GSM8K `#### N` golds are unwrapped). Never throws.
  */
-export function compareAnswers(pred: string, gold: string, options?: Partial<MathOptions>): Verdict {
+export function compareAnswers(
+  pred: string,
+  gold: string,
+  options?: Partial<MathOptions>,
+): Verdict {
   const opts = withDefaults(options);
   try {
     if (pred.length > LIMITS.maxAnswerChars) return { equal: false, reason: "answer too long" };
@@ -51,7 +62,9 @@ export function compareAnswers(pred: string, gold: string, options?: Partial<Mat
     const g = normalizeAnswer(goldAnswer(String(gold).slice(0, LIMITS.maxAnswerChars * 4)), n);
     if (!p.text) return { equal: false, reason: "empty answer" };
     if (!g.text) return { equal: false, reason: "empty gold" };
-    if (HEDGE.test(p.text) && !HEDGE.test(g.text)) return { equal: false, reason: "hedged answer (or)" };
+    if (HEDGE.test(p.text) && !HEDGE.test(g.text)) {
+      return { equal: false, reason: "hedged answer (or)" };
+    }
     if (p.text.replace(/\s/g, "") === g.text.replace(/\s/g, "") && p.percent === g.percent) {
       return { equal: true, reason: "identical after normalization" };
     }
@@ -68,7 +81,10 @@ export function compareAnswers(pred: string, gold: string, options?: Partial<Mat
     const ok = answersEqual(parsed(p.text, p.percent), gp, ctx);
     return { equal: ok, reason: ctx.why || (ok ? "equal" : "not equal") };
   } catch (e) {
-    return { equal: false, reason: e instanceof LimitError ? e.message : `error: ${String(e).slice(0, 80)}` };
+    return {
+      equal: false,
+      reason: e instanceof LimitError ? e.message : `error: ${String(e).slice(0, 80)}`,
+    };
   }
 }
 
@@ -83,20 +99,18 @@ function single(a: Answer): Answer | null {
   if ((a.kind === "list" || a.kind === "tuple" || a.kind === "set") && a.items.length === 1) {
     return single(a.items[0]);
   }
-  if (a.kind === "relation" && a.ops.every((o) => o === "=") && isSymbol(a.sides[0])) {
-    // `x = 5 + 6 = 11`: a derivation chain; its last member is the claim.
-    return single(a.sides[a.sides.length - 1]);
-  }
-  return null;
-}
-
-function isSymbol(a: Answer): boolean {
-  return a.kind === "expr" && a.expr.t === "sym";
+  const c = claim(a, false);
+  return c ? single(c) : null;
 }
 
 /** Structural equality, dispatched on the gold's kind. */
 export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
   ctx.deadline.check();
+  if (p.kind === "relation" && g.kind !== "relation") {
+    // `x = 2 + 3 = 5` against a value: the chain's conclusion is the claim.
+    const c = claim(p, false);
+    if (c) return answersEqual(c, g, ctx);
+  }
   switch (g.kind) {
     case "empty":
       return false;
@@ -117,19 +131,30 @@ export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
       return relationEqual(p, g, ctx, answersEqual);
     case "interval": {
       const pi = p.kind === "tuple" && p.items.length === 2 && !g.loClosed && !g.hiClosed
-        ? { kind: "interval" as const, lo: p.items[0], hi: p.items[1], loClosed: false, hiClosed: false }
+        ? {
+          kind: "interval" as const,
+          lo: p.items[0],
+          hi: p.items[1],
+          loClosed: false,
+          hiClosed: false,
+        }
         : toInterval(p, ctx);
       return !!pi && intervalsEqual(pi, g, ctx);
     }
     case "union":
       return p.kind === "union" && unordered(p.parts, g.parts, ctx);
-    case "tuple":
-      if (p.kind === "interval" && g.items.length === 2 && !p.loClosed && !p.hiClosed) {
-        return ordered([p.lo, p.hi], g.items, ctx);
-      }
+    case "tuple": {
+      // `(0, 1)` may be an open interval: `0 < x < 1` and `(0,1)` then agree.
+      const pi = g.items.length === 2 ? toInterval(p, ctx) : null;
+      if (pi && !pi.loClosed && !pi.hiClosed) return ordered([pi.lo, pi.hi], g.items, ctx);
       return ordered(vector(p) ?? [], g.items, ctx);
+    }
     case "list": {
-      const items = p.kind === "list" || p.kind === "set" ? p.items : p.kind === "tuple" ? p.items : null;
+      const items = p.kind === "list" || p.kind === "set"
+        ? p.items
+        : p.kind === "tuple"
+        ? p.items
+        : null;
       if (!items) {
         ctx.why = "a single value where a list is asked";
         return false;
@@ -141,11 +166,28 @@ export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
     case "set":
       return (p.kind === "set" || p.kind === "list") && unordered(p.items, g.items, ctx);
     case "matrix": {
-      if (p.kind !== "matrix") return g.rows.every((r) => r.length === 1) && ordered(vector(p) ?? [], g.rows.map((r) => r[0]), ctx);
+      if (p.kind === "expr" && p.vars.length === 0) return matrixEqual(p.expr, g, ctx);
+      if (p.kind !== "matrix") {
+        return g.rows.every((r) => r.length === 1) &&
+          ordered(vector(p) ?? [], g.rows.map((r) => r[0]), ctx);
+      }
       return p.rows.length === g.rows.length &&
         p.rows.every((row, i) => ordered(row, g.rows[i], ctx));
     }
   }
+}
+
+/** A matrix expression (`A + B`, `A B`) evaluated by the CAS against a gold matrix. */
+function matrixEqual(e: Expr, g: Extract<Answer, { kind: "matrix" }>, ctx: Context): boolean {
+  const m = matrixValue(e);
+  if (!m || m.length !== g.rows.length) return false;
+  return g.rows.every((row, i) =>
+    m[i].length === row.length &&
+    row.every((cell, j) =>
+      cell.kind === "expr" && cell.vars.length === 0 &&
+      close(m[i][j], valueOf(cell.expr), ctx.opts.relTol)
+    )
+  );
 }
 
 /** A tuple, list or one-column/one-row matrix read as a sequence of values. */
@@ -160,7 +202,9 @@ function vector(a: Answer): Answer[] | null {
 
 function choiceOf(p: Answer): string | null {
   if (p.kind === "choice") return p.letter;
-  if (p.kind === "expr" && p.expr.t === "sym" && /^[A-Z]$/.test(p.expr.name)) return p.expr.name;
+  if (p.kind === "expr" && p.expr.t === "sym" && /^([A-Z]|[a-d])$/.test(p.expr.name)) {
+    return p.expr.name.toUpperCase();
+  }
   if (p.kind === "text") {
     // `(B) 42`, `B. 42`, `B) 42`: the letter leads and nothing else claims a letter.
     const m = /^\(?([a-z])\)/.exec(p.text) ?? /^([a-z])[.:]/.exec(p.text);
@@ -177,8 +221,19 @@ function ordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
   return gs.every((g, i) => answersEqual(ps[i], g, ctx));
 }
 
-/** Multiset equality; greedy matching is exact because equality is transitive. */
+/** Drops items equal to an earlier one: a solution listed twice is still one solution. */
+function distinct(items: Answer[], ctx: Context): Answer[] {
+  const kept: Answer[] = [];
+  for (const a of items) if (!kept.some((k) => answersEqual(a, k, ctx))) kept.push(a);
+  return kept;
+}
+
+/** Set equality of distinct items; greedy matching is exact because equality is transitive. */
 function unordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
+  if (ps.length !== gs.length) {
+    ps = distinct(ps, ctx);
+    gs = distinct(gs, ctx);
+  }
   if (ps.length !== gs.length) {
     ctx.why = `${ps.length} items vs ${gs.length}`;
     return false;
@@ -196,7 +251,7 @@ type Interval = Extract<Answer, { kind: "interval" }>;
 
 function intervalsEqual(p: Interval, g: Interval, ctx: Context): boolean {
   // Closedness matters only at finite ends: `[2, \infty]` is sloppy, not a different set.
-  const finite = (a: Answer) => !(a.kind === "expr" && /"name":"inf"/.test(JSON.stringify(a.expr)));
+  const finite = (a: Answer) => !(a.kind === "expr" && hasInfinity(a.expr));
   if (finite(g.lo) && p.loClosed !== g.loClosed) return false;
   if (finite(g.hi) && p.hiClosed !== g.hiClosed) return false;
   return answersEqual(p.lo, g.lo, ctx) && answersEqual(p.hi, g.hi, ctx);

@@ -6,9 +6,9 @@
  * @module
  */
 
-import type { Answer, RelOp } from "./answer.ts";
+import { type Answer, answerKey, type RelOp } from "./answer.ts";
 import { varId } from "./cas.ts";
-import { type Context, compiledExpr, proportional } from "./equal_values.ts";
+import { compiledExpr, type Context, proportional } from "./equal_values.ts";
 import type { Expr } from "./latex_parser.ts";
 
 type Relation = Extract<Answer, { kind: "relation" }>;
@@ -17,29 +17,70 @@ type ExprAnswer = Extract<Answer, { kind: "expr" }>;
 type Equal = (p: Answer, g: Answer, ctx: Context) => boolean;
 
 const INEQUALITY: RelOp[] = ["<", "<=", ">", ">="];
-const FLIP: Record<string, RelOp> = { "<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "!=": "!=" };
+const FLIP: Record<string, RelOp> = {
+  "<": ">",
+  "<=": ">=",
+  ">": "<",
+  ">=": "<=",
+  "=": "=",
+  "≈": "≈",
+  "!=": "!=",
+};
 
-const INF: ExprAnswer = { kind: "expr", expr: { t: "const", name: "inf" }, vars: [], percent: false };
-const NEG_INF: ExprAnswer = { kind: "expr", expr: { t: "neg", a: INF.expr }, vars: [], percent: false };
+const INF: ExprAnswer = {
+  kind: "expr",
+  expr: { t: "const", name: "inf" },
+  vars: [],
+  percent: false,
+};
+const NEG_INF: ExprAnswer = {
+  kind: "expr",
+  expr: { t: "neg", a: INF.expr },
+  vars: [],
+  percent: false,
+};
 
-function isSymbol(a: Answer): a is ExprAnswer & { expr: { t: "sym" } } {
-  return a.kind === "expr" && a.expr.t === "sym";
+/**
+ * Is this the name of a quantity rather than a formula: `x`, `x_1`, `AB`, `|AB|`, `f(x)`,
+ * `NO/BO`, or a tuple of names `(p, q)`? Names have no numbers and no sums.
+ */
+export function isName(a: Answer): boolean {
+  if (a.kind === "tuple") return a.items.every(isName);
+  return a.kind === "expr" && nameExpr(a.expr);
+}
+function nameExpr(e: Expr): boolean {
+  if (e.t === "sym") return true;
+  if (e.t === "bin") return (e.op === "*" || e.op === "/") && nameExpr(e.a) && nameExpr(e.b);
+  return e.t === "fn" && e.name === "abs" && nameExpr(e.args[0]);
 }
 function isConstant(a: Answer): a is ExprAnswer {
   return a.kind === "expr" && a.vars.length === 0;
 }
 
+/**
+ * The value a chain of equalities claims, or null. `x = 2 + 3 = 5` claims 5; an
+ * approximation defers to the exact value before it (`x = 1/3 \approx 0.33` claims 1/3).
+ * A gold must start with a name (`|AB| = 1` asks for 1, but `a + 3z = 0` is an equation);
+ * a prediction's chain is a derivation whose conclusion is the claim, whatever its start.
+ */
+export function claim(a: Answer, requireName: boolean): Answer | null {
+  if (a.kind !== "relation" || !a.ops.every((o) => o === "=" || o === "≈")) return null;
+  if (requireName && (!isName(a.sides[0]) || a.sides.length < 2)) return null;
+  const firstApprox = a.ops.indexOf("≈");
+  return firstApprox > 0 ? a.sides[firstApprox] : a.sides[a.sides.length - 1];
+}
+
 /** Compares with a relation gold; `eq` is the general comparison, passed in to avoid a cycle. */
 export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): boolean {
-  if (g.ops.every((o) => o === "=")) {
-    const [lhs] = g.sides;
-    const rhs = g.sides[g.sides.length - 1];
-    if (isSymbol(lhs) && g.sides.length === 2 && !(rhs.kind === "expr" && rhs.vars.includes(lhs.expr.name))) {
-      // `x = 5` asks for 5: accept `5`, `x = 5`, and `x = 2 + 3 = 5`.
-      if (p.kind !== "relation") return eq(p, rhs, ctx);
-      if (p.ops.every((o) => o === "=") && isSymbol(p.sides[0]) && p.sides[0].expr.name === lhs.expr.name) {
-        return eq(p.sides[p.sides.length - 1], rhs, ctx);
-      }
+  if (g.ops.every((o) => o === "=" || o === "≈")) {
+    const gc = claim(g, true);
+    const rhsMentionsLhs = gc?.kind === "expr" && g.sides[0].kind === "expr" &&
+      g.sides[0].vars.some((v) => gc.vars.includes(v));
+    if (gc && !rhsMentionsLhs) {
+      // `x = 5` asks for 5: accept `5`, `x = 5`, and `x = 2 + 3 = 5`, but not `y = 5`.
+      if (p.kind !== "relation") return eq(p, gc, ctx);
+      const pc = claim(p, false);
+      if (pc && answerKey(p.sides[0]) === answerKey(g.sides[0])) return eq(pc, gc, ctx);
     }
     return p.kind === "relation" && equationsEqual(p, g, ctx);
   }
@@ -50,15 +91,17 @@ export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): 
   // Anything else (`x \ne 3`, `f(2) < f(1) < f(4)`): the same relation, side by side,
   // read forwards or backwards.
   if (p.kind !== "relation" || p.sides.length !== g.sides.length) return false;
-  const forwards = p.ops.every((o, i) => o === g.ops[i]) && p.sides.every((s, i) => eq(s, g.sides[i], ctx));
+  const forwards = p.ops.every((o, i) => o === g.ops[i]) &&
+    p.sides.every((s, i) => eq(s, g.sides[i], ctx));
   if (forwards) return true;
   const n = p.sides.length;
-  return p.ops.every((o, i) => FLIP[o] === g.ops[n - 2 - i]) && p.sides.every((s, i) => eq(s, g.sides[n - 1 - i], ctx));
+  return p.ops.every((o, i) => FLIP[o] === g.ops[n - 2 - i]) &&
+    p.sides.every((s, i) => eq(s, g.sides[n - 1 - i], ctx));
 }
 
 /** `lhs - rhs` of an equation of two expressions, or null. */
 function difference(r: Relation): ExprAnswer | null {
-  if (r.ops.length !== 1 || r.ops[0] !== "=") return null;
+  if (r.ops.length !== 1 || r.ops[0] === "!=" || INEQUALITY.includes(r.ops[0])) return null;
   const [a, b] = r.sides;
   if (a.kind !== "expr" || b.kind !== "expr") return null;
   const vars = [...new Set([...a.vars, ...b.vars])].sort();
@@ -100,11 +143,11 @@ export function toInterval(a: Answer, ctx: Context): Interval | null {
   if (a.kind !== "relation" || !a.ops.every((o) => INEQUALITY.includes(o))) return null;
   const [s0, s1, s2] = a.sides;
   if (a.sides.length === 2) {
-    if (isSymbol(s0) && isConstant(s1)) return ray(a.ops[0], s1);
-    if (isConstant(s0) && isSymbol(s1)) return ray(FLIP[a.ops[0]], s0);
+    if (isName(s0) && isConstant(s1)) return ray(a.ops[0], s1);
+    if (isConstant(s0) && isName(s1)) return ray(FLIP[a.ops[0]], s0);
     return linear(s0, a.ops[0], s1, ctx);
   }
-  if (a.sides.length === 3 && isConstant(s0) && isSymbol(s1) && isConstant(s2)) {
+  if (a.sides.length === 3 && isConstant(s0) && isName(s1) && isConstant(s2)) {
     const up = a.ops.every((o) => o[0] === "<");
     const down = a.ops.every((o) => o[0] === ">");
     if (!up && !down) return null;

@@ -8,7 +8,15 @@
  */
 
 import type { Answer } from "./answer.ts";
-import { close, compile, type Compiled, PROBE_COUNT, probeScope, type Value } from "./cas.ts";
+import {
+  close,
+  compile,
+  type Compiled,
+  finite,
+  PROBE_COUNT,
+  probeScope,
+  type Value,
+} from "./cas.ts";
 import type { Expr } from "./latex_parser.ts";
 import type { Deadline } from "./limits.ts";
 import type { MathOptions } from "./options.ts";
@@ -68,6 +76,12 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   const tol = g.int !== undefined ? 1e-12 : ctx.opts.relTol;
   const pv = valueOf(p.expr);
   const gv = valueOf(g.expr);
+  if (!finite(pv) || !finite(gv)) {
+    // Only a written infinity is infinite: `12:00` and `1:00` (both x/0) are undefined.
+    const ok = hasInfinity(p.expr) && hasInfinity(g.expr) && close(pv, gv, 0);
+    ctx.why = ok ? "equal infinities" : "undefined or infinite value";
+    return ok;
+  }
   for (const a of readings(p, pv, ctx)) {
     for (const b of readings(g, gv, ctx)) {
       if (close(a, b, tol)) {
@@ -78,6 +92,14 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   }
   ctx.why = `numbers differ: ${fmt(pv)} vs ${fmt(gv)}`;
   return false;
+}
+
+/** Does the expression contain a written `\infty`? */
+export function hasInfinity(e: Expr): boolean {
+  if (e.t === "const") return e.name === "inf";
+  if (e.t === "bin") return hasInfinity(e.a) || hasInfinity(e.b);
+  if (e.t === "neg") return hasInfinity(e.a);
+  return e.t === "fn" && e.args.some(hasInfinity);
 }
 
 function fmt(v: Value): string {
@@ -92,7 +114,8 @@ export function identityHolds(p: Compiled, g: Compiled, vars: string[], ctx: Con
     const scope = probeScope(vars, k);
     const a = p(scope);
     const b = g(scope);
-    if (Number.isNaN(a.re) || Number.isNaN(b.re)) continue;
+    // Poles and undefined points say nothing either way (removable singularities differ).
+    if (!finite(a) || !finite(b)) continue;
     if (close(a, b, IDENTITY_TOL, 1e-9)) {
       agreed++;
     } else if (k >= FIRST_NEGATIVE_PROBE && (a.im !== 0 || b.im !== 0)) {
@@ -102,7 +125,9 @@ export function identityHolds(p: Compiled, g: Compiled, vars: string[], ctx: Con
       return false;
     }
   }
-  ctx.why = agreed >= MIN_PROBES ? `identity holds at ${agreed} probe points` : "too few comparable probe points";
+  ctx.why = agreed >= MIN_PROBES
+    ? `identity holds at ${agreed} probe points`
+    : "too few comparable probe points";
   return agreed >= MIN_PROBES;
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { findBoxes } from "./boxed.ts";
+import { type Box, findBoxes, trailingRun } from "./boxed.ts";
 import { capTail } from "./limits.ts";
 import { normalizeAnswer } from "./normalize.ts";
 
@@ -24,6 +24,12 @@ export type ExtractMode = "orz" | "boxed" | "auto";
 export interface Extraction {
   answer: string | null;
   method: string;
+  /**
+   * When the last box ends a run of adjacent boxes (`\boxed{1}, \boxed{2}` or
+   * `\boxed{a} \quad\text{and}\quad \boxed{b}`), their contents in order. The math reward
+   * reads such a run as one list answer when the gold is a list of that many items.
+   */
+  run?: string[];
 }
 
 /** How extraction treats several boxes and unclosed tags. */
@@ -36,14 +42,27 @@ export interface ExtractOptions {
 const NONE = (method: string): Extraction => ({ answer: null, method });
 
 /** Picks the answer among several boxes according to the `multipleBoxed` policy. */
-function fromBoxes(contents: string[], policy: ExtractOptions["multipleBoxed"]): Extraction {
-  if (contents.length === 0) return NONE("no \\boxed{}");
+function fromBoxes(
+  text: string,
+  boxes: Box[],
+  policy: ExtractOptions["multipleBoxed"],
+): Extraction {
+  if (boxes.length === 0) return NONE("no \\boxed{}");
+  const contents = boxes.map((b) => b.content);
   const last = contents[contents.length - 1];
-  if (contents.length === 1 || policy === "last") return { answer: last, method: "last \\boxed{}" };
-  if (policy === "join") return { answer: contents.join(", "), method: `${contents.length} \\boxed{} joined` };
+  if (contents.length === 1) return { answer: last, method: "\\boxed{}" };
+  if (policy === "last") {
+    const run = trailingRun(text, boxes);
+    return { answer: last, method: "last \\boxed{}", ...(run.length > 1 ? { run } : {}) };
+  }
+  if (policy === "join") {
+    return { answer: contents.join(", "), method: `${contents.length} \\boxed{} joined` };
+  }
   const key = (s: string) => normalizeAnswer(s, { decimalComma: false }).text.replace(/\s/g, "");
   const agreed = contents.every((c) => key(c) === key(last));
-  return agreed ? { answer: last, method: "all \\boxed{} agree" } : NONE("\\boxed{} answers disagree");
+  return agreed
+    ? { answer: last, method: "all \\boxed{} agree" }
+    : NONE("\\boxed{} answers disagree");
 }
 
 /** The content of the last `<answer>` block, or null when there is none (or it is unclosed). */
@@ -58,19 +77,33 @@ export function answerBlock(text: string, finish?: string): string | null {
 }
 
 /** Extracts the answer from a response under `mode`. Never throws. */
-export function extractAnswer(response: string, mode: ExtractMode, opts: ExtractOptions): Extraction {
-  const text = capTail(String(response ?? ""));
+export function extractAnswer(
+  response: string,
+  mode: ExtractMode,
+  opts: ExtractOptions,
+): Extraction {
+  let text = capTail(String(response ?? ""));
   if (mode === "orz") {
     const block = answerBlock(text, opts.finish);
     if (block === null) return NONE("no <answer></answer> block");
-    return fromBoxes(findBoxes(block).map((b) => b.content), opts.multipleBoxed);
+    return fromBoxes(block, findBoxes(block), opts.multipleBoxed);
   }
-  const boxes = findBoxes(text).map((b) => b.content);
-  if (mode === "boxed" || boxes.length) return fromBoxes(boxes, opts.multipleBoxed);
+  if (mode === "boxed") return fromBoxes(text, findBoxes(text), opts.multipleBoxed);
+  // A reasoning model answers after `</think>`; what it tried while thinking is not the answer.
+  const thought = text.lastIndexOf("</think>");
+  if (thought >= 0) text = text.slice(thought + 8);
+  const boxes = findBoxes(text);
+  if (boxes.length) {
+    // "The final answer is X" after the last box overrides it: such boxes held
+    // intermediate results.
+    const said = answerIsAfter(text, boxes[boxes.length - 1].end, FINAL_ANSWER_IS);
+    return said ?? fromBoxes(text, boxes, opts.multipleBoxed);
+  }
   return freeForm(text, opts);
 }
 
 const ANSWER_IS = /(?:final answer|the answer|answer)\s*(?:is|:)\s*/gi;
+const FINAL_ANSWER_IS = /final answer\s*(?:is|:)\s*/gi;
 const NUMBER = /-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*\/\s*\d+)?/g;
 
 /** The last match of a global regex (linear: one pass, remembering the last). */
@@ -97,7 +130,7 @@ function findUnescaped(text: string, delim: string, from: number): number {
  * as indexOf loops that always move forward: a lazy regex for `\(…\)` rescans the rest of
  * the text from every unclosed `\(`, which a hostile response can make quadratic.
  */
-export function lastMathSegment(text: string): string | null {
+export function lastMathSegment(text: string): { content: string; end: number } | null {
   let best: string | null = null;
   let bestEnd = -1;
   const consider = (start: number, end: number, closeLen: number) => {
@@ -121,33 +154,54 @@ export function lastMathSegment(text: string): string | null {
       i = text.indexOf(open, end + 2);
     }
   }
-  return best;
+  return best === null ? null : { content: best, end: bestEnd };
 }
 
 /** The math inside a phrase: its last `$…$` if it has one, else the phrase. */
 function mathOf(phrase: string): string {
-  return lastMathSegment(phrase) ?? phrase;
+  return lastMathSegment(phrase)?.content ?? phrase;
+}
+
+/** Prose: a word of three or more letters that is not a LaTeX command or function name. */
+const PROSE =
+  /(?<![\\A-Za-z])(?!(?:sqrt|frac|sin|cos|tan|cot|sec|csc|log|exp|pi|infty|text|mbox|cdot|times|left|right|begin|end|pmatrix|bmatrix|matrix|array|arcsin|arccos|arctan|sinh|cosh|tanh)\b)[A-Za-z]{3,}/;
+
+/** The answer stated by "the answer is …" starting at or after `from`, if any. */
+function answerIsAfter(text: string, from: number, pattern = ANSWER_IS): Extraction | null {
+  const said = lastMatch(pattern, text);
+  if (!said || said.index < from) return null;
+  let phrase = text.slice(said.index + said[0].length, said.index + said[0].length + 400);
+  phrase = phrase.split("\n")[0];
+  // Cut at the end of the sentence, but not inside `$…$` (`$3.5$.` ends after the `$`).
+  const dollar = /^\s*\$\$?[^$]*\$\$?/.exec(phrase);
+  phrase = dollar ? dollar[0] : phrase.replace(/\.(?:\s.*)?$/, "");
+  // "The largest $n$ is 34": the answer follows the last "is".
+  const is = phrase.lastIndexOf(" is ");
+  if (!dollar && is >= 0) phrase = phrase.slice(is + 4);
+  // `"$12$ and $13$"`: several math segments joined by "and" / "," / "or" are one answer.
+  const unquoted = phrase.trim().replace(/^["'“”]+|["'“”]+$/g, "");
+  const joined = /^\$[^$]+\$(?:\s*(?:,|and|or)\s*\$[^$]+\$)+$/.test(unquoted);
+  let answer = joined ? unquoted.replace(/\$/g, "").trim() : mathOf(phrase).trim();
+  if (answer === phrase.trim() && PROSE.test(answer)) {
+    // "Jane started growing Sphere 3 hours ago": prose with one number states that number.
+    // "so our answer is correct" states nothing.
+    const numbers = answer.match(NUMBER) ?? [];
+    if (numbers.length !== 1) return null;
+    answer = numbers[0];
+  }
+  return answer ? { answer, method: '"the answer is"' } : null;
 }
 
 function freeForm(text: string, opts: ExtractOptions): Extraction {
   const block = answerBlock(text, opts.finish ?? "stop");
   if (block !== null) {
     // An empty tag is an empty answer, not an invitation to hunt elsewhere in the text.
-    return block.trim() ? { answer: block.trim(), method: "<answer> tag" } : NONE("empty <answer> tag");
+    return block.trim()
+      ? { answer: block.trim(), method: "<answer> tag" }
+      : NONE("empty <answer> tag");
   }
-  const said = lastMatch(ANSWER_IS, text);
-  if (said) {
-    let phrase = text.slice(said.index + said[0].length, said.index + said[0].length + 400);
-    phrase = phrase.split("\n")[0];
-    // Cut at the end of the sentence, but not inside `$…$` (`$3.5$.` ends after the `$`).
-    const dollar = /^\s*\$\$?[^$]*\$\$?/.exec(phrase);
-    phrase = dollar ? dollar[0] : phrase.replace(/\.(?:\s.*)?$/, "");
-    // "The largest $n$ is 34": the answer follows the last "is".
-    const is = phrase.lastIndexOf(" is ");
-    if (!dollar && is >= 0) phrase = phrase.slice(is + 4);
-    const answer = mathOf(phrase).trim();
-    if (answer) return { answer, method: '"the answer is"' };
-  }
+  const said = answerIsAfter(text, 0);
+  if (said) return said;
   const hashes = text.lastIndexOf("####");
   if (hashes >= 0) {
     const line = text.slice(hashes + 4).split("\n")[0].trim();
@@ -155,9 +209,21 @@ function freeForm(text: string, opts: ExtractOptions): Extraction {
   }
   const aLine = lastMatch(/^[ \t]*A:[ \t]*(.+)$/gm, text);
   if (aLine) return { answer: mathOf(aLine[1]).trim(), method: "A: line" };
+  const whole = text.trim();
+  if (whole && whole.length <= 300 && !PROSE.test(whole) && !/\n\s*\n/.test(whole)) {
+    // A bare expression (`\frac{10}{9}`) is its own answer; the last number would be 9.
+    return { answer: whole, method: "whole response" };
+  }
   const seg = lastMathSegment(text);
-  if (seg?.trim()) return { answer: seg.trim(), method: "last math expression" };
   const num = lastMatch(NUMBER, text);
+  // Whichever comes last is the conclusion: "… $d = 90/n$ … so there are 12 sequences."
+  if (seg && seg.content.trim() && !(num && num.index >= seg.end)) {
+    return { answer: seg.content.trim(), method: "last math expression" };
+  }
   if (num) return { answer: num[0], method: "last number" };
+  // A short one-line reply with no mathematics at all (`Evelyn`) is its own answer.
+  if (whole && whole.length <= 40 && !whole.includes("\n")) {
+    return { answer: whole, method: "whole response" };
+  }
   return NONE("no answer found");
 }

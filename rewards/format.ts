@@ -27,15 +27,22 @@ export const DEFAULT_FORMAT_OPTIONS: Readonly<FormatOptions> = Object.freeze({
 const TAGS = /<\/?(?:think|answer)>/g;
 
 /** Scores one sample's format; never throws. */
-export function format(sample: Sample, options?: Partial<FormatOptions>): RewardResult<{ reason: string }> {
+export function format(
+  sample: Sample,
+  options?: Partial<FormatOptions>,
+): RewardResult<{ reason: string }> {
   const opts = { ...DEFAULT_FORMAT_OPTIONS, ...options };
   const no = (reason: string) => ({ score: 0, details: { reason } });
   let text = capTail(String(sample?.response ?? ""));
-  if (/<think>\s*$/.test(String(sample?.prompt ?? "")) && !/^\s*<think>/.test(text)) text = "<think>" + text;
+  if (/<think>\s*$/.test(capTail(String(sample?.prompt ?? ""), 200)) && !/^\s*<think>/.test(text)) {
+    text = "<think>" + text;
+  }
   if (opts.requireStop && sample?.finish !== "stop") return no(`finish=${sample?.finish}`);
   const tags = text.match(TAGS) ?? [];
   if (tags.join("") !== "<think></think><answer></answer>") {
-    return no(`tags ${tags.slice(0, 6).join("") || "none"} are not <think></think><answer></answer>`);
+    return no(
+      `tags ${tags.slice(0, 6).join("") || "none"} are not <think></think><answer></answer>`,
+    );
   }
   const m = /^\s*<think>([\s\S]*)<\/think>\s*<answer>([\s\S]*)<\/answer>\s*$/.exec(text);
   if (!m) return no("text outside <think>…</think> <answer>…</answer>");

@@ -10,7 +10,7 @@
  * @module
  */
 
-import { LIMITS, LimitError } from "./limits.ts";
+import { LimitError, LIMITS } from "./limits.ts";
 import { type Token, tokenize } from "./latex_tokens.ts";
 
 /** An expression tree. `num` keeps its source text so exact integers stay exact. */
@@ -20,7 +20,8 @@ export type Expr =
   | { t: "const"; name: "pi" | "e" | "i" | "inf" }
   | { t: "bin"; op: "+" | "-" | "*" | "/" | "^"; a: Expr; b: Expr }
   | { t: "neg"; a: Expr }
-  | { t: "fn"; name: string; args: Expr[] };
+  | { t: "fn"; name: string; args: Expr[] }
+  | { t: "mat"; rows: Expr[][] };
 
 /** Thrown for input that is not an expression this parser accepts. */
 export class ParseError extends Error {}
@@ -43,6 +44,17 @@ const FUNCTIONS: Record<string, string> = {
   "\\log": "log",
   "\\exp": "exp",
 };
+/** Commands that end or join factors rather than start one. */
+const NOT_FACTORS = [
+  "\\cdot",
+  "\\times",
+  "\\div",
+  "\\right",
+  "\\}",
+  "\\rfloor",
+  "\\rceil",
+  "\\end",
+];
 const INVERSE: Record<string, string> = { sin: "asin", cos: "acos", tan: "atan" };
 const GREEK = new Set(
   ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu " +
@@ -118,7 +130,8 @@ class Parser {
       if (this.isSym("*") || this.isCmd("\\cdot") || this.isCmd("\\times")) {
         this.next();
         left = this.node({ t: "bin", op: "*", a: left, b: this.unary() });
-      } else if (this.isSym("/") || this.isCmd("\\div")) {
+      } else if (this.isSym("/") || this.isSym(":") || this.isCmd("\\div")) {
+        // `a:b` is a ratio, the quotient a/b (`7:32`, `V_1:V_2 = 11:21`).
         this.next();
         left = this.node({ t: "bin", op: "/", a: left, b: this.unary() });
       } else if (this.startsFactor()) {
@@ -149,9 +162,10 @@ class Parser {
     const t = this.peek();
     if (!t) return false;
     if (t.kind === "num" || t.kind === "id") return true;
-    if (t.kind === "sym") return t.text === "(" || t.text === "[" || (t.text === "|" && this.#absDepth === 0);
-    return !["\\cdot", "\\times", "\\div", "\\right", "\\}", "\\rfloor", "\\rceil"].includes(t.text) &&
-      /^\\[A-Za-z]+$/.test(t.text);
+    if (t.kind === "sym") {
+      return t.text === "(" || t.text === "[" || (t.text === "|" && this.#absDepth === 0);
+    }
+    return !NOT_FACTORS.includes(t.text) && /^\\[A-Za-z]+$/.test(t.text);
   }
 
   power(): Expr {
@@ -296,10 +310,39 @@ class Parser {
         return this.node({ t: "fn", name: cmd === "\\lfloor" ? "floor" : "ceil", args: [e] });
       }
     }
+    if (cmd === "\\begin") return this.matrix();
     if (FUNCTIONS[cmd]) return this.functionCall(FUNCTIONS[cmd]);
     const name = cmd.slice(1);
     if (GREEK.has(name)) return this.symbol(name);
     throw new ParseError(`unsupported ${cmd}`);
+  }
+
+  /**
+   * `\begin{pmatrix} a & b \\ c & d \end{pmatrix}` (also bmatrix, array; vmatrix is its
+   * determinant), so that matrix arithmetic such as `A + B` can be evaluated.
+   */
+  matrix(): Expr {
+    const env = this.rawGroup();
+    if (!/^(?:[pbBvV]?matrix|array)$/.test(env)) throw new ParseError(`environment ${env}`);
+    if (env === "array" && this.isSym("{")) this.rawGroup();
+    const rows: Expr[][] = [[]];
+    while (!this.isCmd("\\end")) {
+      rows[rows.length - 1].push(this.expr());
+      if (this.isSym("&")) {
+        this.next();
+      } else if (this.isCmd("\\\\")) {
+        this.next();
+        if (!this.isCmd("\\end")) rows.push([]);
+      } else if (!this.isCmd("\\end")) {
+        throw new ParseError(`unexpected ${this.peekText()} in matrix`);
+      }
+      if (rows.length * rows[0].length > LIMITS.maxItems) throw new LimitError("matrix size");
+    }
+    this.next();
+    if (this.rawGroup() !== env) throw new ParseError("mismatched \\end");
+    if (rows.some((r) => r.length !== rows[0].length)) throw new ParseError("ragged matrix");
+    const mat = this.node({ t: "mat", rows });
+    return /^[vV]matrix$/.test(env) ? this.node({ t: "fn", name: "det", args: [mat] }) : mat;
   }
 
   /** `\sin x`, `\sin(2x)`, `\sin^2 x`, `\sin^{-1} x`, `\log_2 8`, `\ln|x|`. */
@@ -314,7 +357,9 @@ class Parser {
       this.next();
       base = this.argument();
     }
-    if (power && power.t === "neg" && power.a.t === "num" && power.a.text === "1" && INVERSE[name]) {
+    if (
+      power && power.t === "neg" && power.a.t === "num" && power.a.text === "1" && INVERSE[name]
+    ) {
       name = INVERSE[name];
       power = null;
     }
@@ -350,6 +395,7 @@ export function freeVars(e: Expr, out: Set<string> = new Set()): Set<string> {
     freeVars(e.a, out);
     freeVars(e.b, out);
   } else if (e.t === "neg") freeVars(e.a, out);
-  else if (e.t === "fn") for (const a of e.args) freeVars(a, out);
+  else if (e.t === "fn") { for (const a of e.args) freeVars(a, out); }
+  else if (e.t === "mat") { for (const row of e.rows) for (const a of row) freeVars(a, out); }
   return out;
 }

@@ -48,10 +48,30 @@ export function math(sample: Sample, options?: Partial<MathOptions>): RewardResu
   }
   const extracted = ex.answer.slice(0, LIMITS.maxAnswerChars + 1);
   if (typeof gold !== "string" && typeof gold !== "number") {
-    return result(0, { extracted, method: ex.method, correct: false, reason: "gold is not a string" });
+    return result(0, {
+      extracted,
+      method: ex.method,
+      correct: false,
+      reason: "gold is not a string",
+    });
   }
-  const verdict = compareAnswers(extracted, String(gold), opts);
-  const details = { extracted, method: ex.method, correct: verdict.equal, reason: verdict.reason };
+  let verdict = compareAnswers(extracted, String(gold), opts);
+  let details = { extracted, method: ex.method, correct: verdict.equal, reason: verdict.reason };
+  // A run of adjacent boxes (`\boxed{1}, \boxed{-2}`) answers a gold list of that many
+  // items; for a single-valued gold only the last box counts, so this cannot hedge.
+  for (let k = 2; !verdict.equal && ex.run && k <= Math.min(ex.run.length, 8); k++) {
+    const joined = ex.run.slice(-k).join(", ");
+    const v = compareAnswers(joined, String(gold), opts);
+    if (v.equal) {
+      verdict = v;
+      details = {
+        extracted: joined,
+        method: `run of ${k} \\boxed{}`,
+        correct: true,
+        reason: v.reason,
+      };
+    }
+  }
   if (!verdict.equal) return result(0, details);
   if (opts.requireStop && finish !== "stop") {
     return result(opts.truncatedScore, { ...details, reason: `correct but finish=${finish}` });

@@ -25,7 +25,7 @@ export type RewardName = keyof typeof rewards;
 
 export { countdown, format, math };
 export { compareAnswers, equal, type Verdict } from "./equal.ts";
-export { type ExtractMode, extractAnswer, type Extraction } from "./extract.ts";
+export { extractAnswer, type Extraction, type ExtractMode } from "./extract.ts";
 export { DEFAULT_MATH_OPTIONS, type MathOptions, MathOptionsSchema } from "./options.ts";
 export { type CountdownOptions, DEFAULT_COUNTDOWN_OPTIONS } from "./countdown.ts";
 export { DEFAULT_FORMAT_OPTIONS, type FormatOptions } from "./format.ts";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { lastBoxed } from "./boxed.ts";
+import { findBoxes, lastBoxed, trailingRun } from "./boxed.ts";
 
 /** The cleaned answer plus what was stripped that still matters for comparison. */
 export interface Normalized {
@@ -22,9 +22,10 @@ export interface NormalizeOptions {
   decimalComma: boolean;
 }
 
-const TEXT_COMMANDS = /\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mbox|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|operatorname)\s*\{/g;
+const TEXT_COMMANDS =
+  /\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mbox|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|operatorname)\s*\{/g;
 
-const UNIT_MARK = "\u0000";
+const UNIT_MARK = "\uE000"; // a private-use character: never in real answers
 
 /** Unit words stripped from the end of a numeric answer (`125 miles`, `15 cm^2`). */
 const UNITS =
@@ -50,8 +51,13 @@ export function stripDelimiters(s: string): string {
 export function goldAnswer(gold: string): string {
   const hashes = gold.lastIndexOf("####");
   if (hashes >= 0) return gold.slice(hashes + 4).trim();
-  const boxed = lastBoxed(gold);
-  if (boxed !== null) return boxed;
+  // Adjacent boxes in a gold are the parts of one answer (`\boxed{1}` and `\boxed{-2}`);
+  // boxes separated by prose are a derivation's steps, of which the last is the answer.
+  const boxes = findBoxes(gold);
+  if (boxes.length) return trailingRun(gold, boxes).join(", ");
+  // "The answer is 0.25": a gold written as a sentence states its answer at the end.
+  const said = /\banswer\s*(?:is|:)\s*([^\n]{1,300}?)\s*\.?\s*$/i.exec(gold.slice(-400));
+  if (said) return stripDelimiters(said[1]);
   return stripDelimiters(gold);
 }
 
@@ -101,6 +107,8 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   let s = stripDelimiters(raw);
   const boxed = /^\\(?:boxed|fbox)\s*\{/.test(s) ? lastBoxed(s) : null;
   if (boxed !== null) s = stripDelimiters(boxed);
+  // Doubly escaped commands from JSON-in-JSON data: `\\frac` means `\frac`.
+  s = s.replace(/(?<!\\)\\\\(?=[A-Za-z])/g, "\\");
   s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle)\b/g, "")
     .replace(/\\(?:left|right)(?![A-Za-z])\.?/g, "")
     .replace(/\\[Bb]igg?[lr]?(?![A-Za-z])/g, "")
@@ -110,21 +118,27 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
     .replace(/\u2264/g, "\\le ").replace(/\u2265/g, "\\ge ").replace(/\u2260/g, "\\ne ");
 
   // Thousands separators written with TeX spacing: `10{,}000`, `11,\! 111`, `1\,000`.
-  s = s.replace(/\{,\}/g, ",")
+  s = s.replace(/(\d)\s*\{\s*,\s*\}\s*(?=\d{3}(?!\d))/g, "$1").replace(/\{\s*,\s*\}/g, ",")
     .replace(/(\d),\\!\s*(?=\d{3}(?!\d))/g, "$1")
     .replace(/(\d)\\[,!]\s*(?=\d{3}(?!\d))/g, "$1");
   // `\\ ` is a row break in a matrix, not the spacing command `\ `.
-  s = s.replace(/(?<!\\)\\[,;:! ]|\\q?quad(?![A-Za-z])|~/g, " ");
+  // No command starts with "quad" but \quad itself, so `\quadx` is `\quad x`.
+  s = s.replace(/(?<!\\)\\[,;:! ]|\\q?quad|~/g, " ");
 
   // Words that join or hedge must survive `\text` removal.
   s = s.replace(/\\text\s*\{\s*(or|and)\s*\}/g, " $1 ");
-  const whole = /^\\(?:text|textbf|textit|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}$/.exec(s.trim());
+  const whole = /^\\(?:text|textbf|textit|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}$/.exec(
+    s.trim(),
+  );
   if (whole) s = whole[1];
   // A text group after mathematics is a unit (`5\text{ cm}`); anywhere else, its content.
   // A unit may carry a power (`\mbox{ cm}^2`), which goes with it.
-  s = mapTextGroups(s, (content, before) =>
-    /[\d})]\s*$/.test(before) && /^[\sA-Za-z.]*$/.test(content) ? UNIT_MARK : content);
-  s = s.replace(/\u0000\s*(?:\^\s*\{?\s*[23]\s*\}?)?/g, " ");
+  s = mapTextGroups(
+    s,
+    (content, before) =>
+      /[\d})]\s*$/.test(before) && /^[\sA-Za-z.]*$/.test(content) ? UNIT_MARK : content,
+  );
+  s = s.replace(/\uE000\s*(?:\^\s*\{?\s*[23]\s*\}?)?/g, " ");
 
   // Degrees, currency and percent.
   s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|\\circ|°|\\degree(?![A-Za-z])/g, "");

@@ -42,7 +42,9 @@ export const MathOptionsSchema = z.object({
 export type MathOptions = z.infer<typeof MathOptionsSchema>;
 
 /** The defaults, as a plain object (what `MathOptionsSchema.parse({})` returns). */
-export const DEFAULT_MATH_OPTIONS: Readonly<MathOptions> = Object.freeze(MathOptionsSchema.parse({}));
+export const DEFAULT_MATH_OPTIONS: Readonly<MathOptions> = Object.freeze(
+  MathOptionsSchema.parse({}),
+);
 
 /** Fills missing keys from the defaults without paying for a zod parse per call. */
 export function withDefaults(options?: Partial<MathOptions>): MathOptions {

@@ -1,14 +1,30 @@
-import { maskedMean, maskedSum, mean, sum } from "../../kernels/reduce.ts";
+import { maskedMean, maskedSum, mean, setRowLayout, sum } from "../../kernels/reduce.ts";
 import { sync } from "../../kernels/runtime.ts";
 import { readAll, type Tensor } from "../../kernels/tensor.ts";
-import { assert, assertClose, download, freshSeed, gpuReady, gradCheck, randn, rng, upload } from "../helpers.ts";
+import {
+  assert,
+  assertClose,
+  download,
+  freshSeed,
+  gpuReady,
+  gradCheck,
+  randn,
+  rng,
+  upload,
+} from "../helpers.ts";
 
 await gpuReady;
 
 type Mode = "sum" | "mean" | "maskedSum" | "maskedMean";
 
 /** float64 reference: each row (or everything when cols = size) reduced, plus Σ|x·m| per row. */
-function ref(mode: Mode, x: ArrayLike<number>, m: ArrayLike<number> | null, cols: number, scale = 1) {
+function ref(
+  mode: Mode,
+  x: ArrayLike<number>,
+  m: ArrayLike<number> | null,
+  cols: number,
+  scale = 1,
+) {
   const rows = x.length / cols;
   const out = new Float64Array(rows);
   const abs = new Float64Array(rows);
@@ -41,12 +57,18 @@ function randomMask(n: number, seed: number, keep = 0.7): Float64Array {
 }
 
 /**
- * fp32 summation error is bounded by (terms summed in sequence + tree depth)·eps·Σ|x|; each
- * thread folds ≤ 200 terms here and the trees add ≤ 20 levels, so 256·eps ≈ 1.5e-5 of Σ|x|
- * bounds it (the observed errors are ~100× smaller). The tolerance is absolute, per output,
- * because Σx of random signs can be far smaller than Σ|x|.
+ * fp32 summation error is bounded by (longest chain of sequential additions)·eps·Σ|x|. The
+ * kernels sum blocks of 256 terms apart, then the blocks (≤ 200 here), then ≤ 1024 chunk
+ * partials in a fold: chains of ≤ ~1500 additions, each error typically cancelling like a
+ * random walk, so 256·eps ≈ 1.5e-5 of Σ|x| is a safe bound (observed errors are 10–100×
+ * smaller). The tolerance is absolute, per output, because Σx of random signs can be far
+ * smaller than Σ|x|.
  */
-function check(got: ArrayLike<number>, want: { out: Float64Array; abs: Float64Array }, label: string): number {
+function check(
+  got: ArrayLike<number>,
+  want: { out: Float64Array; abs: Float64Array },
+  label: string,
+): number {
   for (let i = 0; i < want.out.length; i++) {
     const tol = 256 * 2 ** -24 * want.abs[i] + 1e-30;
     if (!(Math.abs(got[i] - want.out[i]) <= tol)) {
@@ -56,7 +78,18 @@ function check(got: ArrayLike<number>, want: { out: Float64Array; abs: Float64Ar
   return assertClose(got, want.out, { rtol: Infinity, atol: 0, label });
 }
 
-Deno.test("reductions: full and last-axis, masked and plain, vs float64 on odd shapes", async () => {
+for (const layout of ["thread", "group"] as const) {
+  Deno.test(`reductions (${layout} per row): full and last-axis, masked and plain, vs float64`, async () => {
+    setRowLayout(layout);
+    try {
+      await checkShapes(layout);
+    } finally {
+      setRowLayout();
+    }
+  });
+}
+
+async function checkShapes(layout: string) {
   const errs: string[] = [];
   for (const shape of [[1, 1], [7, 13], [129, 257], [3, 50_000], [1000, 3]]) {
     const n = shape[0] * shape[1];
@@ -76,12 +109,15 @@ Deno.test("reductions: full and last-axis, masked and plain, vs float64 on odd s
       assert.deepEqual(rows.shape, [shape[0]]);
       const label = `${mode} [${shape}] (seed ${seed})`;
       worst = Math.max(worst, check(a, ref(mode, xv, masked ? mv : null, n, 0.5), `${label} all`));
-      worst = Math.max(worst, check(r, ref(mode, xv, masked ? mv : null, shape[1]), `${label} rows`));
+      worst = Math.max(
+        worst,
+        check(r, ref(mode, xv, masked ? mv : null, shape[1]), `${label} rows`),
+      );
     }
     errs.push(`[${shape}] ${worst.toExponential(1)}`);
   }
-  console.log(`reduce max rel err: ${errs.join(", ")}`);
-});
+  console.log(`reduce (${layout}) max rel err: ${errs.join(", ")}`);
+}
 
 Deno.test("reductions: keepDim and 1-D shapes", () => {
   const x = upload(randn(24), [2, 3, 4]);
@@ -91,7 +127,19 @@ Deno.test("reductions: keepDim and 1-D shapes", () => {
   assert.throws(() => sum(x, { axis: 0 }));
 });
 
-Deno.test("reductions: gradients vs finite differences", async () => {
+Deno.test("reductions: gradients vs finite differences, both row layouts", async () => {
+  for (const layout of ["thread", "group"] as const) {
+    setRowLayout(layout);
+    try {
+      await gradChecks();
+    } finally {
+      setRowLayout();
+    }
+  }
+});
+
+async function gradChecks() {
+  let worst = 0;
   const shape = [7, 13];
   const n = 91;
   const mask = randomMask(n, freshSeed());
@@ -101,15 +149,17 @@ Deno.test("reductions: gradients vs finite differences", async () => {
     const masked = mode.startsWith("masked");
     for (const axis of [undefined, -1]) {
       const cols = axis === undefined ? n : 13;
-      await gradCheck(
+      const { grads } = await gradCheck(
         (x, m) => run(mode, x, masked ? m : null, axis, 1.5),
         (x, m) => ref(mode, x, masked ? m : null, cols, 1.5).out,
         [{ shape }, maskIn],
         { label: `${mode} axis ${axis}` },
       );
+      worst = Math.max(worst, ...grads);
     }
   }
-});
+  console.log(`reduce grad max rel err ${worst.toExponential(1)}`);
+}
 
 Deno.test("reductions: RL loss aggregations compose with their gradients", async () => {
   const [B, T] = [5, 11];
@@ -118,9 +168,14 @@ Deno.test("reductions: RL loss aggregations compose with their gradients", async
   const meanOf = (v: Float64Array) => Float64Array.of(v.reduce((a, b) => a + b, 0) / v.length);
   const inputs = [{ shape: [B, T] }, { shape: [B, T], data: mask, grad: false }];
   // token_mean
-  await gradCheck((x, m) => maskedMean(x, m), (x, m) => ref("maskedMean", x, m, B * T).out, inputs, {
-    label: "token_mean",
-  });
+  await gradCheck(
+    (x, m) => maskedMean(x, m),
+    (x, m) => ref("maskedMean", x, m, B * T).out,
+    inputs,
+    {
+      label: "token_mean",
+    },
+  );
   // seq_mean_token_mean
   await gradCheck(
     (x, m) => mean(maskedMean(x, m, { axis: -1 })),
@@ -184,8 +239,13 @@ Deno.test("reductions: a tensor over the 128 MiB binding cap reduces in windows"
     for (let j = 0; j < cols; j++) den += mv[row * cols + j];
     for (let j = 0; j < cols; j += 997) {
       const want = gv[row] * mv[row * cols + j] / den;
-      assert.ok(Math.abs(dx[row * cols + j] - want) <= 1e-6 * Math.abs(want) + 1e-12, `dx[${row}, ${j}]`);
+      assert.ok(
+        Math.abs(dx[row * cols + j] - want) <= 1e-6 * Math.abs(want) + 1e-12,
+        `dx[${row}, ${j}]`,
+      );
     }
   }
-  console.log(`windowed: maskedSum err ${e1.toExponential(1)}, row means err ${e2.toExponential(1)}`);
+  console.log(
+    `windowed: maskedSum err ${e1.toExponential(1)}, row means err ${e2.toExponential(1)}`,
+  );
 });

@@ -10,7 +10,11 @@ Deno.test("labelled cases: at least 150 across categories", () => {
 Deno.test("labelled cases: equal() agrees with every label", () => {
   const failures = CASES.flatMap(([pred, gold, expected, category]) => {
     const v = compareAnswers(pred, gold);
-    return v.equal === expected ? [] : [`[${category}] ${JSON.stringify(pred)} vs ${JSON.stringify(gold)}: got ${v.equal} (${v.reason})`];
+    return v.equal === expected ? [] : [
+      `[${category}] ${JSON.stringify(pred)} vs ${
+        JSON.stringify(gold)
+      }: got ${v.equal} (${v.reason})`,
+    ];
   });
   assert.deepEqual(failures, []);
 });

@@ -1,0 +1,65 @@
+/**
+ * The acceptance check for safety: on the fuzz corpus, no reward call throws and none takes
+ * 100 ms or more. This is the only timing assertion in the rewards suite.
+ */
+import assert from "node:assert/strict";
+import { compareAnswers, countdown, format, math } from "../../rewards/mod.ts";
+import { fuzzCorpus } from "./fuzz_corpus.ts";
+
+const LIMIT_MS = 100;
+
+Deno.test("fuzz: no crash and every call under 100 ms", () => {
+  const corpus = fuzzCorpus();
+  const task = { target: 24, numbers: [4, 6, 8, 2] };
+  const calls: [string, (s: string) => unknown][] = [
+    ["math/orz", (s) => math({ response: s, gold: "42", finish: "stop" })],
+    [
+      "math/boxed",
+      (s) => math({ response: s, gold: "x^2+1", finish: "stop" }, { extract: "boxed" }),
+    ],
+    ["math/auto", (s) => math({ response: s, gold: "(1,2)", finish: "stop" }, { extract: "auto" })],
+    [
+      "math/answer",
+      (s) =>
+        math({ response: `<answer>\\boxed{${s}}</answer>`, gold: s.slice(0, 300), finish: "stop" }),
+    ],
+    ["equal/self", (s) => compareAnswers(s.slice(0, 600), s.slice(0, 600))],
+    ["equal/expr", (s) => compareAnswers(s.slice(0, 600), "x^2+2x+1")],
+    ["equal/gold", (s) => compareAnswers("\\{1,2\\}", s.slice(0, 2000))],
+    [
+      "countdown",
+      (s) => countdown({ response: `<answer>${s}</answer>`, gold: task, finish: "stop" }),
+    ],
+    ["format", (s) => format({ response: s, gold: null, finish: "stop", prompt: s })],
+  ];
+  // Warm up once so that module compilation and JIT are not billed to the first input.
+  for (const [, f] of calls) f("\\frac{1}{2} + x");
+
+  const crashes: string[] = [];
+  const times: number[] = [];
+  let slowest = { ms: 0, what: "" };
+  for (const [i, input] of corpus.entries()) {
+    for (const [name, f] of calls) {
+      const t = performance.now();
+      try {
+        f(input);
+      } catch (e) {
+        crashes.push(`${name} #${i}: ${e}`);
+      }
+      const ms = performance.now() - t;
+      times.push(ms);
+      if (ms > slowest.ms) slowest = { ms, what: `${name} on #${i} (${input.length} chars)` };
+    }
+  }
+  times.sort((a, b) => a - b);
+  const p99 = times[Math.floor(times.length * 0.99)];
+  const total = times.reduce((a, b) => a + b, 0);
+  console.log(
+    `fuzz: ${corpus.length} inputs, ${times.length} calls, ${crashes.length} crashes, ` +
+      `max ${slowest.ms.toFixed(1)} ms (${slowest.what}), p99 ${p99.toFixed(2)} ms, total ${
+        (total / 1000).toFixed(1)
+      } s`,
+  );
+  assert.deepEqual(crashes, []);
+  assert.ok(slowest.ms < LIMIT_MS, `slowest call ${slowest.ms.toFixed(1)} ms: ${slowest.what}`);
+});
