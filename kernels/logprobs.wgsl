@@ -55,7 +55,8 @@ fn merge(a: State, b: State) -> State {
   let m = max(a.m, b.m);
   let ca = exp(a.m - m);
   let cb = exp(b.m - m);
-  return State(m, a.s * ca + b.s * cb, ca * (a.u + (a.m - m) * a.s) + cb * (b.u + (b.m - m) * b.s));
+  let u = ca * (a.u + (a.m - m) * a.s) + cb * (b.u + (b.m - m) * b.s);
+  return State(m, a.s * ca + b.s * cb, u);
 }
 
 // The state of elements j0, j0 + step, … < end of the row at `off`. The max rarely grows
@@ -74,8 +75,8 @@ fn scan(off: u32, j0: u32, end: u32, step: u32) -> State {
     var bs = 0.0;
     var bu = 0.0;
     for (; j + 3u * step < stop; j += 4u * step) {
-      let z4 = p.inv_temp *
-        vec4f(logits[off + j], logits[off + j + step], logits[off + j + 2u * step], logits[off + j + 3u * step]);
+      let i = vec4u(off + j, off + j + step, off + j + 2u * step, off + j + 3u * step);
+      let z4 = p.inv_temp * vec4f(logits[i.x], logits[i.y], logits[i.z], logits[i.w]);
       let zm = max(max(z4.x, z4.y), max(z4.z, z4.w));
       if (zm > m) {
         let c = exp(m - zm);

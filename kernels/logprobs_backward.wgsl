@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let z = p.inv_temp * vec4f(logits[i.x], logits[i.y], logits[i.z], logits[i.w]);
     let pj = exp(z - lse);
     var d = -pj * (gl + gh * (z - mean_z));
-    d += select(vec4f(0.0), vec4f(gl), vec4u(j, j + step, j + 2u * step, j + 3u * step) == vec4u(t));
+    d += select(vec4f(0.0), vec4f(gl), i - off == vec4u(t)); // the target's own term
     d *= p.inv_temp;
     dlogits[i.x] = d.x;
     dlogits[i.y] = d.y;

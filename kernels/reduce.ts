@@ -14,10 +14,11 @@
  * - seq_mean_token_sum_norm (Dr.GRPO, per-sequence sums over a constant C, averaged over the
  *   B sequences): `maskedSum(loss, mask, { scale: 1 / (B * C) })`
  *
- * How: a full reduction is two dispatches, `partials` (one workgroup per chunk of ≥4096
- * elements, at most 1024 chunks) and `finish` (one workgroup folds the chunks in order). A
- * reduction over the last axis is one dispatch: a workgroup per row, or a thread per row when
- * rows are short. Tensors over the 128 MiB binding cap are bound in windows.
+ * How: one row kernel (reduce.wgsl) does everything. A reduction over the last axis is one
+ * dispatch per ≤128 MiB window of rows. A full reduction is two stages: the tensor as rows
+ * of a ≥4096-element chunk (≤ 1024 chunks) reduced to per-chunk partials, then one row of
+ * partials folded in order. How a row is spread over threads depends on the adapter (see
+ * {@link rowLanes}); softmax.ts and logprobs.ts use the same layouts and windows.
  *
  * @module
  */
@@ -236,8 +237,9 @@ export function rowLanes(cols: number): { WG: number; L: number; FAN: number; CO
   let L = 1;
   if (layout === "thread") {
     while (L * MAX_LANE_ELEMENTS < cols && L < 256) L *= 2;
-    if (L * MAX_LANE_ELEMENTS * 4 < cols) {
-      throw new Error(`row of ${cols} elements is too long for a row kernel`);
+    if (Math.ceil(cols / L) > 2 * MAX_LANE_ELEMENTS) {
+      // Past this a lane would near the 65,535-iteration limit; only rows of > 4M hit it.
+      throw new Error(`rows of ${cols} elements are too long for a row kernel on a CPU adapter`);
     }
     return { WG: Math.max(64, L), L, FAN: 16, CONTIG: 1 };
   }

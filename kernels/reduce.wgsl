@@ -31,11 +31,11 @@ struct Params {
 override WG: u32 = 64u;      // threads per workgroup, a power of two
 override L: u32 = 1u;        // lanes per row, a power of two ≤ WG
 override FAN: u32 = 16u;     // fan-in of each level of the lanes' fold, a power of two ≥ 2
-const BLOCK: u32 = 256u;     // terms per lane summed apart before joining the lane's total
 override MASKED: bool = true;
 override MEAN: bool = false;
 override FINISH: bool = false;
 override CONTIG: bool = false; // lanes take contiguous segments (CPU) instead of strides
+const BLOCK: u32 = 256u;     // terms per lane summed apart before joining the lane's total
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;

@@ -27,6 +27,13 @@ import { empty, Tensor, tensor } from "./tensor.ts";
 
 const sampleKernel = kernel("sample", PHILOX_WGSL + src);
 const WG = 256;
+const NB = 512;
+
+/** Candidate slots per thread: what workgroup memory holds beside the fixed arrays. */
+function slotsPerThread(): number {
+  const fixed = 5 * WG * 4 + NB * 4 + 256;
+  return Math.max(1, Math.min(16, Math.floor((gpu().maxWorkgroupStorageBytes - fixed) / (WG * 8))));
+}
 
 export interface SampleOptions {
   /** Softmax temperature; 0 → greedy. Default 1. */
@@ -115,7 +122,7 @@ export function sample(logits: Tensor, opts: SampleOptions): SampleResult {
         sampleLogprobs.binding(),
       ],
       workgroups: grid(n),
-      overrides: { WG },
+      overrides: { WG, NB, SLOTS: slotsPerThread() },
     });
   }
   if (ownSeq) seq!.dispose();

@@ -65,6 +65,8 @@ var<workgroup> slot_id: array<u32, WG * SLOTS>;
 var<workgroup> w_lo: u32;
 var<workgroup> w_hi: u32;
 var<workgroup> w_u: u32;
+var<workgroup> w_clo: u32;  // count(key ≥ w_lo)
+var<workgroup> w_chi: u32;  // count(key ≥ w_hi)
 var<workgroup> w_sel: u32;
 var<workgroup> w_total: f32;
 var<workgroup> w_goal: f32;
@@ -142,49 +144,72 @@ fn bin_of(m: f32, z: f32, kz: u32) -> u32 {
   return b;
 }
 
-// A bracket [w_lo, w_hi) for the top-k threshold: count(≥ lo) ≥ k > count(≥ hi).
+// Thread 0: a bracket [w_lo, w_hi) for the top-k threshold, count(≥ lo) ≥ k > count(≥ hi),
+// with those counts in w_clo, w_chi.
 fn bracket_top_k(m: f32, top: u32) {
   var cum = 0u;
   var jk = NB - 1u;
+  var before = 0u;
   for (var j = 0u; j < NB - 1u; j++) {
+    before = cum;
     cum += atomicLoad(&hist[j]);
     if (cum >= p.top_k) { jk = j; break; }
   }
-  w_lo = select(okey(edge(m, jk + 1u)), 0u, jk == NB - 1u);
+  let found = jk < NB - 1u;
+  w_lo = select(0u, okey(edge(m, jk + 1u)), found);
+  w_clo = select(p.vocab, cum, found);
   w_hi = select(okey(edge(m, jk)), top, jk == 0u);
+  w_chi = select(cum, before, found);
 }
 
-// A bracket for the top-p threshold over keys ≥ tau: mass(≥ lo) ≥ goal > mass(≥ hi).
-fn bracket_top_p(m: f32, top: u32, tau: u32, goal: f32) {
+// Thread 0: the same for the top-p threshold over keys ≥ tau (count(≥ tau) = c_tau):
+// mass(≥ lo) ≥ goal > mass(≥ hi), from bounds on each bin's mass.
+fn bracket_top_p(m: f32, top: u32, tau: u32, c_tau: u32, goal: f32) {
   let SLACK = 1e-3;  // covers f32 rounding of the edges, the exps and the pass sums
   let r = exp(-1.0 / BINS_PER_UNIT);
   var ub = 0.0;      // upper bound of the mass in bins < j
   var lb = 0.0;      // lower bound of the mass in bins ≤ j
   var e_top = 1.0;   // e^−j/B
+  var cum = 0u;
   var hi_j = 0u;
+  var c_hi = 0u;
   var lo_j = NB;
   for (var j = 0u; j < NB - 1u; j++) {
-    if (ub * (1.0 + SLACK) < goal) { hi_j = j; }
-    let h = f32(atomicLoad(&hist[j]));
-    ub += h * e_top;
+    if (ub * (1.0 + SLACK) < goal) { hi_j = j; c_hi = cum; }
+    let h = atomicLoad(&hist[j]);
+    cum += h;
+    ub += f32(h) * e_top;
     e_top *= r;
-    lb += h * e_top;
+    lb += f32(h) * e_top;
     if (lb * (1.0 - SLACK) >= goal) { lo_j = j; break; }
   }
-  // Nothing below tau is kept, so a bound reaching below it falls back to tau itself.
-  w_lo = select(max(okey(edge(m, lo_j + 1u)), tau), tau, lo_j == NB);
   w_hi = select(okey(edge(m, hi_j)), top, hi_j == 0u);
+  w_chi = c_hi;
+  // Nothing below tau is kept, so a bound reaching below it falls back to tau itself.
+  let lo = okey(edge(m, lo_j + 1u));
+  let use_tau = lo_j == NB || lo <= tau;
+  w_lo = select(lo, tau, use_tau);
+  w_clo = select(cum, c_tau, use_tau);
 }
 
-// ---- threshold search, over the slots or (full) over the whole row ----
+// ---- threshold search ----
+// The bracket [lo, hi) narrows by bisection on keys. Once few elements lie inside it, one
+// pass copies those into the slots and sums, per thread, the count and mass of the elements
+// above it (agg_*); later steps then touch only the slots. Until then (or if a thread's
+// candidates overflow its slots) each step is a pass over the row.
+
+var<private> agg_cnt: u32;   // this thread's elements with key ≥ the collected bracket's hi
+var<private> agg_mass: f32;  //   and their Σ exp(z − M)
+var<private> n_slot: u32;    // this thread's candidates (keys inside that bracket)
 
 struct Tally { cnt: u32, mass: f32, above: u32, below: u32 }
 
-// This thread's count and mass of keys ≥ mid, the smallest key ≥ mid, the largest < mid.
-fn tally(row_off: u32, lid: u32, m: f32, mid: u32, by_mass: bool, n: u32, full: bool) -> Tally {
-  if (!full) {
-    var t = Tally(0u, 0.0, NONE, 0u);
-    for (var s = 0u; s < n; s++) {
+// This thread's count and mass of keys ≥ mid, the smallest key ≥ mid and the largest < mid
+// (NONE / 0 if none; in slot mode only candidates are seen, which is all the search needs).
+fn tally(row_off: u32, lid: u32, m: f32, mid: u32, by_mass: bool, slots: bool) -> Tally {
+  if (slots) {
+    var t = Tally(agg_cnt, agg_mass, NONE, 0u);
+    for (var s = 0u; s < n_slot; s++) {
       let z = slot_z[lid * SLOTS + s];
       let kz = okey(z);
       if (kz >= mid) {
@@ -214,15 +239,59 @@ fn tally(row_off: u32, lid: u32, m: f32, mid: u32, by_mass: bool, n: u32, full: 
                max(max(below.x, below.y), max(below.z, below.w)));
 }
 
-// Largest element key t in [w_lo, w_hi) with count(key ≥ t) ≥ k (by_mass = false) or
-// mass(key ≥ t) ≥ goal (by_mass = true); w_lo must satisfy the condition, w_hi must not.
-// The bracket is read with workgroupUniformLoad so the loop (with barriers) is uniform.
-fn bisect(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, goal: f32, n: u32,
-          full: bool) -> u32 {
+fn take(lid: u32, n: u32, z: f32, id: u32, inside: bool) -> u32 {
+  if (!inside) { return n; }
+  if (n < SLOTS) {
+    slot_z[lid * SLOTS + n] = z;
+    slot_id[lid * SLOTS + n] = id;
+  }
+  return n + 1u;
+}
+
+// The collecting pass for [lo, hi); returns this thread's candidate count (> SLOTS: overflow).
+fn collect(row_off: u32, lid: u32, m: f32, lo: u32, hi: u32) -> u32 {
+  var n = 0u;
+  var c4 = vec4u(0u);
+  var m4 = vec4f(0.0);
+  for (var j = lid; j < groups(); j += WG) {
+    let g = group(row_off, j);
+    let above = g.k >= vec4u(hi);
+    c4 += select(vec4u(0u), vec4u(1u), above);
+    if (any(above)) { m4 += select(vec4f(0.0), exp(g.z - m), above); }
+    let inside = (g.k >= vec4u(lo)) & !above;
+    if (any(inside)) {
+      n = take(lid, n, g.z.x, 4u * j, inside.x);
+      n = take(lid, n, g.z.y, 4u * j + 1u, inside.y);
+      n = take(lid, n, g.z.z, 4u * j + 2u, inside.z);
+      n = take(lid, n, g.z.w, 4u * j + 3u, inside.w);
+    }
+  }
+  agg_cnt = (c4.x + c4.y) + (c4.z + c4.w);
+  agg_mass = (m4.x + m4.y) + (m4.z + m4.w);
+  n_slot = min(n, SLOTS);
+  return n;
+}
+
+struct Found { tau: u32, slots: bool }
+
+// The largest element key t in [w_lo, w_hi) with count(key ≥ t) ≥ k (by_mass = false) or
+// mass(key ≥ t) ≥ goal (by_mass = true), given that w_lo satisfies the condition and w_hi
+// does not, and w_clo / w_chi hold count(≥ w_lo) / count(≥ w_hi). Bracket state lives in
+// workgroup memory, read with workgroupUniformLoad, so the loop (with barriers) is uniform.
+fn search(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, goal: f32) -> Found {
   var lo = workgroupUniformLoad(&w_lo);
   var hi = workgroupUniformLoad(&w_hi);
-  for (var it = 0u; it < 40u && hi - lo > 1u; it++) {
-    let t = tally(row_off, lid, m, lo + (hi - lo) / 2u, by_mass, n, full);
+  var inside = workgroupUniformLoad(&w_clo) - workgroupUniformLoad(&w_chi);
+  var slots = false;
+  var retry = WG * SLOTS / 2u;  // collect once the bracket holds at most this many values
+  for (var it = 0u; it < 64u && hi - lo > 1u; it++) {
+    if (!slots && inside <= retry) {
+      slots = max_u(lid, collect(row_off, lid, m, lo, hi)) <= SLOTS;
+      retry = inside / 2u;  // after an overflow, try again once the bracket halves
+      continue;
+    }
+    let mid = lo + (hi - lo) / 2u;
+    let t = tally(row_off, lid, m, mid, by_mass, slots);
     r_u[lid] = t.cnt;
     r_f[lid] = t.mass;
     r_a[lid] = t.above;
@@ -239,20 +308,28 @@ fn bisect(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, goal: f32, n: u
     workgroupBarrier();
     if (lid == 0u) {
       let ok = r_u[0] > 0u && select(r_u[0] >= k, r_f[0] >= goal, by_mass);
-      // Snap to real values: the kept set is the same for every threshold in (below, above].
-      if (ok) { w_lo = r_a[0]; } else { w_hi = r_b[0] + 1u; }
+      // Snap to real values: every threshold in (below, above] keeps the same set.
+      if (ok) {
+        w_lo = select(r_a[0], mid, r_a[0] == NONE);
+        w_clo = r_u[0];
+      } else {
+        w_hi = max(r_b[0] + 1u, lo + 1u);
+        w_chi = r_u[0];
+      }
     }
     lo = workgroupUniformLoad(&w_lo);
     hi = workgroupUniformLoad(&w_hi);
+    inside = workgroupUniformLoad(&w_clo) - workgroupUniformLoad(&w_chi);
   }
-  return lo;
+  return Found(lo, slots);
 }
 
-// This thread's Σ exp(z − M) over its elements with key ≥ tau, in the order step E walks.
-fn mass_from(row_off: u32, lid: u32, m: f32, tau: u32, n: u32, full: bool) -> f32 {
-  var s = 0.0;
-  if (!full) {
-    for (var i = 0u; i < n; i++) {
+// This thread's Σ exp(z − M) over its elements with key ≥ tau (from the slots when the
+// last search collected: tau then lies inside the collected bracket).
+fn mass_from(row_off: u32, lid: u32, m: f32, tau: u32, slots: bool) -> f32 {
+  if (slots) {
+    var s = agg_mass;
+    for (var i = 0u; i < n_slot; i++) {
       let z = slot_z[lid * SLOTS + i];
       if (okey(z) >= tau) { s += exp(z - m); }
     }
@@ -265,17 +342,6 @@ fn mass_from(row_off: u32, lid: u32, m: f32, tau: u32, n: u32, full: bool) -> f3
     if (any(ge)) { s4 += select(vec4f(0.0), exp(g.z - m), ge); }
   }
   return (s4.x + s4.y) + (s4.z + s4.w);
-}
-
-// Step C for one element: keep it in this thread's next slot if its key is ≥ lo.
-// Returns the new candidate count (> SLOTS means the slots overflowed).
-fn collect(lid: u32, n: u32, z: f32, kz: u32, id: u32, lo: u32) -> u32 {
-  if (kz < lo) { return n; }
-  if (n < SLOTS) {
-    slot_z[lid * SLOTS + n] = z;
-    slot_id[lid * SLOTS + n] = id;
-  }
-  return n + 1u;
 }
 
 @compute @workgroup_size(WG)
@@ -352,40 +418,30 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     return;
   }
 
-  // C. bracket the first threshold, gather candidates, then search (tau = 0 keeps all).
+  // C, D. thresholds (tau = 0 keeps everything).
   var tau = 0u;
-  var n = 0u;
-  var full = true;
   var kept_t = s_all_t;
   if (filtering) {
     let top = okey(m) + 1u;
-    if (lid == 0u) {
-      if (use_k) { bracket_top_k(m, top); } else { bracket_top_p(m, top, 0u, p.top_p * s_all); }
+    var found = Found(0u, false);
+    var goal = p.top_p * s_all;
+    var c_tau = p.vocab;
+    if (use_k) {
+      if (lid == 0u) { bracket_top_k(m, top); }
+      found = search(row_off, lid, m, false, p.top_k, 0.0);
+      tau = found.tau;
+      c_tau = workgroupUniformLoad(&w_clo);
+      kept_t = mass_from(row_off, lid, m, tau, found.slots);
+      r_f[lid] = kept_t;
+      sum_f(lid);
+      goal = p.top_p * r_f[0];
     }
-    let lo = workgroupUniformLoad(&w_lo);
-    for (var j = lid; j < groups(); j += WG) {
-      let g = group(row_off, j);
-      if (any(g.k >= vec4u(lo))) {
-        n = collect(lid, n, g.z.x, g.k.x, 4u * j, lo);
-        n = collect(lid, n, g.z.y, g.k.y, 4u * j + 1u, lo);
-        n = collect(lid, n, g.z.z, g.k.z, 4u * j + 2u, lo);
-        n = collect(lid, n, g.z.w, g.k.w, 4u * j + 3u, lo);
-      }
-    }
-    full = max_u(lid, n) > SLOTS;
-    n = min(n, SLOTS);
-    if (use_k) { tau = bisect(row_off, lid, m, false, p.top_k, 0.0, n, full); }
     if (use_p) {
-      var goal = p.top_p * s_all;
-      if (use_k) {
-        r_f[lid] = mass_from(row_off, lid, m, tau, n, full);
-        sum_f(lid);
-        goal = p.top_p * r_f[0];
-        if (lid == 0u) { bracket_top_p(m, top, tau, goal); }
-      }
-      tau = bisect(row_off, lid, m, true, 0u, goal, n, full);
+      if (lid == 0u) { bracket_top_p(m, top, tau, c_tau, goal); }
+      found = search(row_off, lid, m, true, 0u, goal);
+      tau = found.tau;
+      kept_t = mass_from(row_off, lid, m, tau, found.slots);
     }
-    kept_t = mass_from(row_off, lid, m, tau, n, full);
   }
 
   // E. inverse CDF over the threads' kept masses, then within the selected thread.
@@ -417,30 +473,17 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var cum = w_before;
   var pick = NONE;
   var zc = 0.0;
-  if (!full) {
-    for (var i = 0u; i < n; i++) {
-      let z = slot_z[lid * SLOTS + i];
-      let e = select(0.0, exp(z - m), okey(z) >= tau);
-      if (e > 0.0) {
-        pick = slot_id[lid * SLOTS + i];  // the last element with mass, should rounding never cross
-        zc = z - m;
-        cum += e;
-        if (cum > w_goal) { break; }
-      }
-    }
-  } else {
-    var done = false;
-    for (var j = lid; j < groups() && !done; j += WG) {
-      let g = group(row_off, j);
-      let e = select(vec4f(0.0), exp(g.z - m), g.k >= vec4u(tau));
-      let zs = g.z - m;
-      for (var l = 0u; l < 4u && !done; l++) {
-        if (e[l] > 0.0) {
-          pick = 4u * j + l;
-          zc = zs[l];
-          cum += e[l];
-          done = cum > w_goal;
-        }
+  var done = false;
+  for (var j = lid; j < groups() && !done; j += WG) {
+    let g = group(row_off, j);
+    let e = select(vec4f(0.0), exp(g.z - m), g.k >= vec4u(tau));
+    let zs = g.z - m;
+    for (var l = 0u; l < 4u && !done; l++) {
+      if (e[l] > 0.0) {
+        pick = 4u * j + l;  // the last element with mass, should rounding never cross
+        zc = zs[l];
+        cum += e[l];
+        done = cum > w_goal;
       }
     }
   }

@@ -131,7 +131,9 @@ Deno.test("embedding forward and gradient with a weight over the 128 MiB binding
   );
 });
 
-// Gradient rows are sums of ≤ a few f32 values in a fixed order: ~1e-7 relative; 1e-6 rtol.
+// A gradient row sums the k rows of g with its id in f32 (k up to ~40 here, |g| ~ 1): the
+// rounding error is ≲ k·2⁻²⁴·Σ|g| ≈ 1e-4 in the worst case, ~√k·2⁻²⁴·|sum| typically.
+// atol 2e-5 + rtol 1e-5 sits between the two and still catches a dropped or doubled row.
 Deno.test("embedding backward: repeated ids, CPU and GPU grouping, windows, vs float64", async () => {
   const errs: number[] = [];
   await windowSizes(async (label) => {
@@ -148,8 +150,8 @@ Deno.test("embedding backward: repeated ids, CPU and GPU grouping, windows, vs f
           cpu ? { cpuIds: ids } : {},
         );
         errs.push(assertClose(await download(dw), want, {
-          rtol: 1e-6,
-          atol: 1e-6,
+          rtol: 1e-5,
+          atol: 2e-5,
           label: `${label} [${vocab},${h}] n=${n} ${cpu ? "cpu" : "gpu"} grouping`,
         }));
       }
@@ -159,8 +161,8 @@ Deno.test("embedding backward: repeated ids, CPU and GPU grouping, windows, vs f
       embeddingGradInto(acc, upload(g, [n, h]), upload(ids, [n], "i32"), { cpuIds: ids });
       errs.push(
         assertClose(await download(acc), want.map((v, i) => v + base[i]), {
-          rtol: 1e-6,
-          atol: 1e-6,
+          rtol: 1e-5,
+          atol: 2e-5,
         }),
       );
     }

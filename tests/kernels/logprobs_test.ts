@@ -8,7 +8,7 @@ import {
 } from "../../kernels/logprobs.ts";
 import { setRowLayout } from "../../kernels/reduce.ts";
 import { sync } from "../../kernels/runtime.ts";
-import { copyInto, empty, readAll, type Tensor } from "../../kernels/tensor.ts";
+import { copyInto, empty, readAll } from "../../kernels/tensor.ts";
 import {
   assert,
   assertClose,
