@@ -12,6 +12,7 @@
  * @module
  */
 import src from "./accumulate.wgsl" with { type: "text" };
+import { gpu } from "./device.ts";
 import { grid, kernel, launch, u32 } from "./runtime.ts";
 import { copyInto, empty, keep, setReshapeHook, type Tensor, tensor } from "./tensor.ts";
 
@@ -74,15 +75,21 @@ setReshapeHook((src, view) => {
   record(view, [src], (g) => [g.reshape([...src.shape])]);
 });
 
-/** `acc += x` elementwise (same element count), in stream order. */
+/**
+ * `acc += x` elementwise (same element count), in stream order. Tensors beyond one storage
+ * binding (a 545 MB embedding gradient) are processed in 256-byte-aligned windows.
+ */
 export function accumulateInto(acc: Tensor, x: Tensor): void {
   if (acc.size !== x.size) throw new Error(`accumulate: ${acc.shape} vs ${x.shape}`);
-  const groups = Math.ceil(x.size / 256);
-  launch(accumulateKernel, {
-    params: [u32(x.size)],
-    bindings: [x.binding(), acc.binding()],
-    workgroups: grid(groups),
-  });
+  const window = Math.floor(gpu().maxBindingBytes / 4 / 256) * 256;
+  for (let start = 0; start < x.size; start += window) {
+    const n = Math.min(window, x.size - start);
+    launch(accumulateKernel, {
+      params: [u32(n)],
+      bindings: [x.binding(start, n), acc.binding(start, n)],
+      workgroups: grid(Math.ceil(n / 256)),
+    });
+  }
 }
 
 /**

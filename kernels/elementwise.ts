@@ -67,7 +67,7 @@ function binary(
     params,
     bindings: [a.binding(), b.binding(), out.binding()],
     workgroups: grid(Math.ceil(out.size / 256)),
-    overrides: { OP: OPS[op] },
+    overrides: { OP: OPS[op], SAME: Number(a.size === out.size && b.size === out.size) },
   });
   return out;
 }

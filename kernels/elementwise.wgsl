@@ -20,6 +20,8 @@ struct Params {
 }
 
 override OP: u32 = 0u;
+// SAME: a, b and out have one shape, so index i is used directly (no div/mod per element).
+override SAME: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -35,6 +37,10 @@ fn binary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
           @builtin(local_invocation_index) lid: u32) {
   let i = flat(wid, nwg, lid);
   if (i >= p.n) { return; }
+  if (SAME) {
+    out[i] = apply(a[i], b[i]);
+    return;
+  }
   let s = p.shape;
   let c3 = i % s.w;
   let r2 = i / s.w;
@@ -43,14 +49,14 @@ fn binary(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let c1 = r1 % s.y;
   let c0 = r1 / s.y;
   let c = vec4u(c0, c1, c2, c3);
-  let x = a[dot(c, p.sa)];
-  let y = b[dot(c, p.sb)];
-  var r: f32;
+  out[i] = apply(a[dot(c, p.sa)], b[dot(c, p.sb)]);
+}
+
+fn apply(x: f32, y: f32) -> f32 {
   switch OP {
-    case 0u: { r = x + y; }
-    case 1u: { r = x - y; }
-    case 2u: { r = x * y; }
-    default: { r = x / y; }
+    case 0u: { return x + y; }
+    case 1u: { return x - y; }
+    case 2u: { return x * y; }
+    default: { return x / y; }
   }
-  out[i] = r;
 }
