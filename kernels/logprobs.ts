@@ -138,8 +138,9 @@ function fused(
   }
   if (needsGrad(logits)) {
     // The joint node: its "gradient" is [gl | gh], the upstream gradients of both outputs.
-    const saved = targets ? [logits, stats, targets] : [logits, stats];
-    record(stats, saved, (g) => [backwardPass(logits, targets, stats, g, invTemp), null, null]);
+    // The tape keeps the buffers of logits, targets and stats (the output) until backward.
+    const inputs = targets ? [logits, targets] : [logits];
+    record(stats, inputs, (g) => [backwardPass(logits, targets, stats, g, invTemp), null]);
     if (wantLogprobs) record(logprobs, [stats], (g) => [intoHalf(g, 0, n)]);
     if (wantEntropy) record(entropy, [stats], (g) => [intoHalf(g, 1, n)]);
   }

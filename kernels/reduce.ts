@@ -267,16 +267,15 @@ export interface RowWindow {
 
 /**
  * Split `rows` rows of `cols` elements into windows of whole rows, each binding at most the
- * device's binding cap from an aligned offset, and at most `maxRows` rows. One window when
- * the tensor fits.
+ * device's binding cap from an aligned offset. One window when the tensor fits.
  */
-export function rowWindows(rows: number, cols: number, maxRows = Infinity): RowWindow[] {
+export function rowWindows(rows: number, cols: number): RowWindow[] {
   const cap = maxBindingElements();
   const align = gpu().offsetAlignment / 4;
-  if (rows * cols <= cap && rows <= maxRows) {
+  if (rows * cols <= cap) {
     return [{ row0: 0, rows, start: 0, count: rows * cols, base: 0 }];
   }
-  const per = Math.min(maxRows, Math.floor((cap - align) / cols));
+  const per = Math.floor((cap - align) / cols);
   if (per < 1) {
     throw new Error(`a row of ${cols} f32 elements exceeds the ${cap * 4}-byte binding cap`);
   }

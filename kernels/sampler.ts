@@ -26,13 +26,19 @@ import { f32, grid, kernel, launch, u32 } from "./runtime.ts";
 import { empty, Tensor, tensor } from "./tensor.ts";
 
 const sampleKernel = kernel("sample", PHILOX_WGSL + src);
-const WG = 256;
 const NB = 512;
 
-/** Candidate slots per thread: what workgroup memory holds beside the fixed arrays. */
-function slotsPerThread(): number {
+/**
+ * Pipeline constants for a vocabulary size: a workgroup of at most 256 threads with at
+ * least ~16 groups of 4 logits each (short rows would leave most threads idle while still
+ * paying for their barriers), and the candidate slots per thread that workgroup memory
+ * holds beside the fixed arrays.
+ */
+function overridesFor(vocab: number): Record<string, number> {
+  const WG = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(vocab / 64)))));
   const fixed = 5 * WG * 4 + NB * 4 + 256;
-  return Math.max(1, Math.min(16, Math.floor((gpu().maxWorkgroupStorageBytes - fixed) / (WG * 8))));
+  const SLOTS = Math.max(1, Math.min(16, Math.floor((gpu().maxWorkgroupStorageBytes - fixed) / (WG * 8))));
+  return { WG, NB, SLOTS };
 }
 
 export interface SampleOptions {
@@ -96,6 +102,7 @@ export function sample(logits: Tensor, opts: SampleOptions): SampleResult {
   // below its first row and `base` skips the difference. Rows of a vocabulary that is a
   // multiple of 4 are 16-byte aligned and read as vec4 through a second binding.
   const aligned = vocab % 4 === 0;
+  const overrides = overridesFor(vocab);
   const capElems = Math.floor(gpu().maxBindingBytes / 4);
   const fit = Math.max(1, Math.floor((capElems - 63) / vocab));
   const perWindow = Math.max(1, Math.min(opts.windowRows ?? fit, fit));
@@ -122,7 +129,7 @@ export function sample(logits: Tensor, opts: SampleOptions): SampleResult {
         sampleLogprobs.binding(),
       ],
       workgroups: grid(n),
-      overrides: { WG, NB, SLOTS: slotsPerThread() },
+      overrides,
     });
   }
   if (ownSeq) seq!.dispose();

@@ -13,7 +13,7 @@ import { attention } from "../kernels/attention.ts";
 import { add } from "../kernels/elementwise.ts";
 import { embedding } from "../kernels/embedding.ts";
 import { matmul } from "../kernels/matmul.ts";
-import { rmsNorm } from "../kernels/rmsnorm.ts";
+import { addRmsNorm, rmsNorm } from "../kernels/rmsnorm.ts";
 import { ropeQK } from "../kernels/rope.ts";
 import { swiglu } from "../kernels/activations.ts";
 import { keep, type Tensor, tensor } from "../kernels/tensor.ts";
@@ -85,31 +85,44 @@ export class Transformer {
     return withBias ? add(y, this.#p(`${name}.bias`)) : y;
   }
 
-  /** One decoder layer over whole sequences: x [B, T, H] → [B, T, H]. */
-  layer(l: number, h: Tensor, batch: SequenceBatch): Tensor {
+  /** Self-attention of normed inputs x [B, T, H] → the attention output projection [B, T, H]. */
+  attentionBlock(l: number, x: Tensor, batch: SequenceBatch): Tensor {
     const { cfg } = this;
-    const [B, T] = [h.shape[0], h.shape[1]];
-    const p = `model.layers.${l}`;
-    const x = rmsNorm(h, this.#p(`${p}.input_layernorm.weight`), cfg.rmsNormEps);
-    const q = this.#linear(x, `${p}.self_attn.q_proj`, cfg.attentionBias).reshape([B, T, cfg.numHeads, cfg.headDim]);
-    const k = this.#linear(x, `${p}.self_attn.k_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
-    const v = this.#linear(x, `${p}.self_attn.v_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
+    const [B, T] = [x.shape[0], x.shape[1]];
+    const p = `model.layers.${l}.self_attn`;
+    const q = this.#linear(x, `${p}.q_proj`, cfg.attentionBias).reshape([B, T, cfg.numHeads, cfg.headDim]);
+    const k = this.#linear(x, `${p}.k_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
+    const v = this.#linear(x, `${p}.v_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
     const [qr, kr] = ropeQK(q, k, batch.positions, { theta: cfg.ropeTheta, headDim: cfg.headDim });
     const a = attention(qr, kr, v, { keyMask: batch.keyMask }).reshape([B, T, cfg.numHeads * cfg.headDim]);
-    const o = this.#linear(a, `${p}.self_attn.o_proj`, cfg.attentionOutputBias);
-    const h2 = add(h, o);
-    const x2 = rmsNorm(h2, this.#p(`${p}.post_attention_layernorm.weight`), cfg.rmsNormEps);
-    const gate = this.#linear(x2, `${p}.mlp.gate_proj`, false);
-    const up = this.#linear(x2, `${p}.mlp.up_proj`, false);
-    const m = this.#linear(swiglu(gate, up), `${p}.mlp.down_proj`, false);
-    return add(h2, m);
+    return this.#linear(a, `${p}.o_proj`, cfg.attentionOutputBias);
   }
 
-  /** The trunk: final-normed hidden states [B, T, H]. */
+  /** SwiGLU MLP of normed inputs [B, T, H] → [B, T, H]. */
+  mlp(l: number, x: Tensor): Tensor {
+    const p = `model.layers.${l}.mlp`;
+    const gate = this.#linear(x, `${p}.gate_proj`, false);
+    const up = this.#linear(x, `${p}.up_proj`, false);
+    return this.#linear(swiglu(gate, up), `${p}.down_proj`, false);
+  }
+
+  /**
+   * The trunk: final-normed hidden states [B, T, H]. Every residual add is fused with the
+   * RMSNorm that follows it (the next sublayer's, or the final norm).
+   */
   hidden(batch: SequenceBatch): Tensor {
+    const { cfg } = this;
     let h = embedding(this.#p("model.embed_tokens.weight"), batch.ids, { cpuIds: batch.idsCpu });
-    for (let l = 0; l < this.cfg.numLayers; l++) h = this.layer(l, h, batch);
-    return rmsNorm(h, this.#p("model.norm.weight"), this.cfg.rmsNormEps);
+    let x = rmsNorm(h, this.#p("model.layers.0.input_layernorm.weight"), cfg.rmsNormEps);
+    for (let l = 0; l < cfg.numLayers; l++) {
+      const o = this.attentionBlock(l, x, batch);
+      const post = this.#p(`model.layers.${l}.post_attention_layernorm.weight`);
+      [h, x] = addRmsNorm(h, o, post, cfg.rmsNormEps);
+      const m = this.mlp(l, x);
+      const next = l + 1 < cfg.numLayers ? `model.layers.${l + 1}.input_layernorm.weight` : "model.norm.weight";
+      [h, x] = addRmsNorm(h, m, this.#p(next), cfg.rmsNormEps);
+    }
+    return x;
   }
 
   /** The LM head's weight [V, H] (the embedding when tied). */

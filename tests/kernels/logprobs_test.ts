@@ -1,4 +1,5 @@
-import { backward } from "../../kernels/autograd.ts";
+import { backward, tapeLength } from "../../kernels/autograd.ts";
+import { setRowLayout, sum } from "../../kernels/reduce.ts";
 import { add, mul, scale } from "../../kernels/elementwise.ts";
 import {
   crossEntropy,
@@ -6,9 +7,8 @@ import {
   tokenEntropy,
   tokenLogprobs,
 } from "../../kernels/logprobs.ts";
-import { setRowLayout } from "../../kernels/reduce.ts";
 import { sync } from "../../kernels/runtime.ts";
-import { copyInto, empty, readAll } from "../../kernels/tensor.ts";
+import { copyInto, empty, readAll, scope } from "../../kernels/tensor.ts";
 import {
   assert,
   assertClose,
@@ -237,6 +237,25 @@ Deno.test("crossEntropy: masked mean with ignoreIndex, forward and gradient", as
     `crossEntropy: forward err ${Math.max(a.forward, b.forward).toExponential(1)}, ` +
       `grad err ${Math.max(...a.grads, ...b.grads).toExponential(1)}`,
   );
+});
+
+Deno.test("logprobs: saved stats survive scopes; the tape is empty after backward", async () => {
+  const [rows, cols] = [9, 50];
+  const x = upload(randn(rows * cols), [rows, cols]);
+  const t = upload(randInt(rows, cols), [rows], "i32");
+  x.requiresGrad = true;
+  const direct = logprobsAndEntropy(x, t);
+  backward(sum(add(direct.logprobs, direct.entropy)));
+  const want = await download(x.grad!);
+  x.grad = null;
+  // Every handle the forward made is disposed at the scope's end; the tape keeps the buffers.
+  const loss = scope(() => {
+    const { logprobs, entropy } = logprobsAndEntropy(x, t);
+    return sum(add(logprobs, entropy));
+  });
+  backward(loss);
+  assert.equal(tapeLength(), 0);
+  assert.deepEqual(await download(x.grad!), want);
 });
 
 Deno.test("logprobs: forward and backward are bit-identical run to run", async () => {

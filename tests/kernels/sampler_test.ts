@@ -63,7 +63,7 @@ function reference(x: ArrayLike<number>, o: Omit<SampleOptions, "seed" | "step">
   const z = Float64Array.from(x, (v) => v / (T === 0 ? 1 : T));
   let argmax = 0;
   for (let i = 1; i < V; i++) if (x[i] > x[argmax]) argmax = i;
-  const M = Math.max(...z);
+  const M = maxOf(z);
   const e = z.map((v) => Math.exp(v - M));
   const S = e.reduce((a, b) => a + b, 0);
   const plain = z.map((v) => v - M - Math.log(S));
@@ -93,6 +93,12 @@ function reference(x: ArrayLike<number>, o: Omit<SampleOptions, "seed" | "step">
   const mass = e.reduce((a, v, i) => a + (keep[i] ? v : 0), 0);
   const probs = e.map((v, i) => (keep[i] ? v / mass : 0));
   return { probs, plain, greedy, argmax, pMargin };
+}
+
+function maxOf(a: ArrayLike<number>): number {
+  let m = -Infinity;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, a[i]);
+  return m;
 }
 
 /** Upper 1e-6 tail of χ² with `dof` degrees of freedom (Wilson–Hilferty). */
@@ -136,7 +142,7 @@ Deno.test("sampler: greedy is the argmax (ties → lowest id); top-k 1 and tiny 
     // Ties for the maximum in every other row (the lowest id must win).
     for (let r = 0; r < B; r += 2) {
       const row = x.subarray(r * V, (r + 1) * V);
-      const mx = Math.max(...row);
+      const mx = maxOf(row);
       row[V - 1] = mx;
       row[Math.floor(V / 2)] = mx;
     }
