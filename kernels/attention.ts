@@ -156,7 +156,7 @@ function attentionBackward(
   const common = [u32(B), u32(T), u32(Hq), u32(Hkv), f32(scale * Math.LOG2E), u32(mask ? 1 : 0)];
   const qRows = ROWS.dq(d4);
   const qLanes = Math.ceil(T / qRows) * B * Hq;
-  launch(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
+  if (!Deno.env.get("SKIP_DQ")) launch(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
     params: [...common, u32(qLanes), f32(scale)],
     bindings: [
       q.binding(), k.binding(), v.binding(), maskBinding(mask), out.binding(), g.binding(), lse.binding(),
@@ -169,7 +169,7 @@ function attentionBackward(
   const dv = empty(v.shape);
   const kRows = ROWS.dkv(d4);
   const kLanes = Math.ceil(T / kRows) * B * Hkv;
-  launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
+  if (!Deno.env.get("SKIP_DKV")) launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
     params: [...common, u32(kLanes), f32(scale)],
     bindings: [
       q.binding(), k.binding(), v.binding(), maskBinding(mask), g.binding(), lse.binding(), di.binding(),

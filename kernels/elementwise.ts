@@ -8,9 +8,9 @@ import binarySrc from "./elementwise.wgsl" with { type: "text" };
 import unarySrc from "./unary.wgsl" with { type: "text" };
 import sumToSrc from "./sum_to.wgsl" with { type: "text" };
 import fillSrc from "./fill.wgsl" with { type: "text" };
-import { record } from "./autograd.ts";
+import { noGrad, record } from "./autograd.ts";
 import { f32, grid, kernel, launch, type ParamValue, u32 } from "./runtime.ts";
-import { empty, type Tensor } from "./tensor.ts";
+import { empty, numel, type Tensor } from "./tensor.ts";
 
 const binaryKernel = kernel("binary", binarySrc, "binary");
 const unaryKernel = kernel("unary", unarySrc);
@@ -18,6 +18,9 @@ const sumToKernel = kernel("sum_to", sumToSrc);
 const fillKernel = kernel("fill", fillSrc);
 
 const OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+
+/** Inputs one sum_to thread adds up (well under llvmpipe's 65,535-iteration loop limit). */
+const SUM_CHUNK = 4096;
 
 /** The broadcast result shape of `a` and `b`, or an error naming both. */
 export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
@@ -79,13 +82,21 @@ export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
   const o4 = pad4(shape);
   const i4 = pad4(x.shape);
   if (o4.some((d, i) => d !== i4[i] && d !== 1)) throw new Error(`sumTo: [${x.shape}] → [${shape}]`);
-  const out = empty(shape);
   const m = i4.reduce((acc, d, i) => acc * (o4[i] === d ? 1 : d), 1);
+  const n = numel(shape);
+  const parts = Math.ceil(m / SUM_CHUNK);
+  const out = empty(parts > 1 ? [parts, n] : shape);
   launch(sumToKernel, {
-    params: [u32(out.size), u32(m), u32(0), u32(0), ...o4.map(u32), ...i4.map(u32)],
+    params: [u32(n), u32(m), u32(SUM_CHUNK), u32(parts), ...o4.map(u32), ...i4.map(u32)],
     bindings: [x.binding(), out.binding()],
-    workgroups: grid(Math.ceil(out.size / 256)),
+    workgroups: grid(Math.ceil((n * parts) / 256)),
   });
+  if (parts > 1) {
+    // Partial sums [parts, n] → [n], in order; `parts` is far below the loop limit.
+    const total = noGrad(() => sumTo(out, [1, n]));
+    out.dispose();
+    return record(total.reshape([...shape]), [x], (g) => [broadcastTo(g, x.shape)]);
+  }
   return record(out, [x], (g) => [broadcastTo(g, x.shape)]);
 }
 

@@ -1,10 +1,13 @@
 // Gradient of broadcasting: out[j] = Σ x[i] over the input elements i that broadcast onto j.
 // `oshape` is the output shape padded to 4-D, `ishape` the input's; along a reduced
 // dimension oshape is 1. Each thread owns one output element and loops over the
-// `m` = Π(reduced dims) inputs, so it suits bias-style reductions of moderate size.
-// bindings: 0 params, 1 x (input), 2 out.  dispatch: ceil(n_out/256) via runtime.grid().
+// `m` = Π(reduced dims) inputs. Long reductions are split: thread t handles output element
+// t % n over the k-range [part·chunk, part·chunk + chunk) with part = t / n, writing partial
+// sums [parts, n] that a second launch reduces in order (llvmpipe silently ends any
+// invocation's loops after 65,535 iterations in total, so no thread may loop longer).
+// bindings: 0 params, 1 x (input), 2 out.  dispatch: ceil(n·parts/256) via runtime.grid().
 struct Params {
-  n: u32, m: u32, _p0: u32, _p1: u32,
+  n: u32, m: u32, chunk: u32, parts: u32,
   oshape: vec4u,
   ishape: vec4u,
 }
@@ -15,8 +18,10 @@ struct Params {
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let j = (wid.x + wid.y * nwg.x) * 256u + lid;
-  if (j >= p.n) { return; }
+  let t = (wid.x + wid.y * nwg.x) * 256u + lid;
+  if (t >= p.n * p.parts) { return; }
+  let j = t % p.n;
+  let part = t / p.n;
   let os = p.oshape;
   let is = p.ishape;
   // output coordinates
@@ -29,7 +34,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let red = select(vec4u(1u), is, os != is);
   let istride = vec4u(is.y * is.z * is.w, is.z * is.w, is.w, 1u);
   var acc = 0.0;
-  for (var k = 0u; k < p.m; k++) {
+  let k_end = min(p.m, (part + 1u) * p.chunk);
+  for (var k = part * p.chunk; k < k_end; k++) {
     var q = k;
     var c = oc;
     c.w += q % red.w; q = q / red.w;
@@ -37,5 +43,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     c.y += q % red.y; c.x += q / red.y;
     acc += x[dot(c, istride)];
   }
-  out[j] = acc;
+  out[t] = acc;
 }

@@ -84,10 +84,22 @@ Deno.test("scale, sumTo and broadcastTo gradients", async () => {
   );
 });
 
+Deno.test("sumTo over 100,000 broadcast rows (beyond llvmpipe's per-invocation loop limit)", async () => {
+  const rows = 100_000;
+  const x = Float32Array.from({ length: rows * 3 }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const got = await download(sumTo(upload(x, [rows, 3]), [3]));
+  const want = [0, 1, 2].map((c) => {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += x[r * 3 + c];
+    return s;
+  });
+  assertClose(got, want, { rtol: 1e-5, atol: 1e-3, label: "sumTo 100k rows" });
+});
+
 Deno.test("large elementwise add beyond one dispatch dimension", async () => {
   const n = 65535 * 256 + 1000; // needs a 2-D grid
-  const a = randn(n);
-  const b = randn(n);
+  const a = Float64Array.from({ length: n }, (_, i) => ((i * 7919) % 2001) / 100 - 10);
+  const b = Float64Array.from({ length: n }, (_, i) => ((i * 104729) % 3001) / 1000 - 1.5);
   const out = add(upload(a, [n]), upload(b, [n]));
   const got = await download(out);
   const want = a.map((v, i) => Math.fround(v) + Math.fround(b[i]));
