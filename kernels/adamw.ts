@@ -18,7 +18,7 @@
  */
 import src from "./adamw.wgsl" with { type: "text" };
 import { gpu } from "./device.ts";
-import { commandEncoder, f32, grid, kernel, launch, u32 } from "./runtime.ts";
+import { type BufferBinding, commandEncoder, f32, grid, kernel, launch, u32 } from "./runtime.ts";
 import { empty, keep, readAll, type Tensor, tensor } from "./tensor.ts";
 
 const adamwKernel = kernel("adamw", src);
@@ -105,7 +105,9 @@ export class AdamW {
     if (typeof opts.gradScale === "number") scale = opts.gradScale;
     if (opts.gradScale !== undefined && typeof opts.gradScale !== "number") {
       scaleTensor = opts.gradScale;
-      if (scaleTensor.dtype !== "f32" || scaleTensor.size < 1) throw new Error("AdamW: gradScale tensor must be f32 [1]");
+      if (scaleTensor.dtype !== "f32" || scaleTensor.size < 1) {
+        throw new Error("AdamW: gradScale tensor must be f32 [1]");
+      }
     } else {
       scaleTensor = this.#one ??= keep(tensor([1]));
     }
@@ -124,14 +126,23 @@ export class AdamW {
         const n = Math.min(this.#window, p.size - start);
         launch(adamwKernel, {
           params: [
-            u32(n), f32(1 - lr * wd), f32(lr / bc1), f32(1 / Math.sqrt(bc2)),
-            f32(b1), f32(b2), f32(this.eps), f32(scale),
+            u32(n),
+            f32(1 - lr * wd),
+            f32(lr / bc1),
+            f32(1 / Math.sqrt(bc2)),
+            f32(b1),
+            f32(b2),
+            f32(this.eps),
+            f32(scale),
           ],
           bindings: [
-            p.binding(start, n), g.binding(start, n), m.binding(start, n), v.binding(start, n),
+            vec4Window(p, start, n),
+            vec4Window(g, start, n),
+            vec4Window(m, start, n),
+            vec4Window(v, start, n),
             scaleTensor.binding(0, 1),
           ],
-          workgroups: grid(Math.ceil(n / WG)),
+          workgroups: grid(Math.ceil(n / 4 / WG)),
           overrides: { WG },
         });
       }
@@ -148,7 +159,9 @@ export class AdamW {
     });
     for (let a = 0; a < jobs.length;) {
       let b = a, bytes = 0;
-      while (b < jobs.length && (b === a || bytes + jobs[b].t.bytes <= READ_CHUNK_BYTES)) bytes += jobs[b++].t.bytes;
+      while (b < jobs.length && (b === a || bytes + jobs[b].t.bytes <= READ_CHUNK_BYTES)) {
+        bytes += jobs[b++].t.bytes;
+      }
       const got = await readAll(jobs.slice(a, b).map((j) => j.t));
       got.forEach((data, k) => (jobs[a + k].into[jobs[a + k].i] = data as Float32Array));
       a = b;
@@ -156,11 +169,13 @@ export class AdamW {
     return { step: this.stepCount, paramSteps: [...this.#paramSteps], m, v };
   }
 
-  /** Replace the state with a checkpoint's (uploads; ordered after work already encoded). */
+  /** Replace the state with a checkpoint's (uploaded into fresh buffers; no sync). */
   loadStateDict(state: AdamWState): void {
     const n = this.params.length;
     if (state.m.length !== n || state.v.length !== n || state.paramSteps.length !== n) {
-      throw new Error(`AdamW.loadStateDict: state has ${state.m.length} parameters, optimizer ${n}`);
+      throw new Error(
+        `AdamW.loadStateDict: state has ${state.m.length} parameters, optimizer ${n}`,
+      );
     }
     this.params.forEach((p, i) => {
       for (const [arr, label] of [[state.m[i], "m"], [state.v[i], "v"]] as const) {
@@ -177,7 +192,7 @@ export class AdamW {
     this.stepCount = state.step;
   }
 
-  /** Free the GPU state (the optimizer is unusable for stepping state it no longer has). */
+  /** Free the GPU state (moments); call once the optimizer is no longer needed. */
   dispose(): void {
     this.#disposeState();
     this.#one?.dispose();
@@ -189,6 +204,18 @@ export class AdamW {
     this.#m = this.params.map(() => null);
     this.#v = this.params.map(() => null);
   }
+}
+
+/**
+ * `t`'s elements [start, start + n) rounded up to whole vec4s. Pool buffers have capacities
+ * in multiples of 256 bytes, so the rounded window stays inside the buffer; the kernel
+ * leaves the lanes past `n` unchanged.
+ */
+function vec4Window(t: Tensor, start: number, n: number): BufferBinding {
+  const offset = start * 4;
+  const size = Math.ceil(n / 4) * 16;
+  if (offset + size > t.buffer.size) throw new Error(`AdamW: ${t} has no room for a vec4 window`);
+  return { buffer: t.buffer, offset, size };
 }
 
 /** A zero-filled tensor outside every scope. `clearBuffer` has no binding cap, unlike a fill kernel. */

@@ -33,6 +33,8 @@
 import fwdSrc from "./attention_fwd.wgsl" with { type: "text" };
 import dqSrc from "./attention_bwd_dq.wgsl" with { type: "text" };
 import dkvSrc from "./attention_bwd_dkv.wgsl" with { type: "text" };
+import decodeSrc from "./attention_decode.wgsl" with { type: "text" };
+import combineSrc from "./attention_decode_combine.wgsl" with { type: "text" };
 import { record } from "./autograd.ts";
 import { gpu } from "./device.ts";
 import { f32, grid, type Kernel, kernel, launch, u32 } from "./runtime.ts";
@@ -72,11 +74,12 @@ function wg(): number {
   return gpu().isCpu ? 8 : 64;
 }
 
-let dummyMask: Tensor | undefined;
-function maskBinding(mask: Tensor | undefined) {
-  if (mask) return mask.binding();
-  dummyMask ??= keep(tensor(new Uint32Array([1]), [1]));
-  return dummyMask.binding();
+let dummy: Tensor | undefined;
+/** `t`, or a one-element placeholder for an absent optional input (the kernel ignores it). */
+function optional(t: Tensor | undefined) {
+  if (t) return t.binding();
+  dummy ??= keep(tensor(new Uint32Array([1]), [1]));
+  return dummy.binding();
 }
 
 /**
@@ -127,7 +130,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const lanes = Math.ceil(T / rows) * B * Hq;
   launch(unrolled("attention_fwd", fwdSrc, rows, d4), {
     params: [u32(B), u32(T), u32(Hq), u32(Hkv), f32(scale * Math.LOG2E), u32(mask ? 1 : 0), u32(lanes), u32(0)],
-    bindings: [q.binding(), k.binding(), v.binding(), maskBinding(mask), out.binding(), lse.binding()],
+    bindings: [q.binding(), k.binding(), v.binding(), optional(mask), out.binding(), lse.binding()],
     workgroups: grid(Math.ceil(lanes / wg())),
     overrides: { WG: wg(), ROWS: rows, D4: d4 },
   });
@@ -159,7 +162,7 @@ function attentionBackward(
   if (!Deno.env.get("SKIP_DQ")) launch(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
     params: [...common, u32(qLanes), f32(scale)],
     bindings: [
-      q.binding(), k.binding(), v.binding(), maskBinding(mask), out.binding(), g.binding(), lse.binding(),
+      q.binding(), k.binding(), v.binding(), optional(mask), out.binding(), g.binding(), lse.binding(),
       dq.binding(), di.binding(),
     ],
     workgroups: grid(Math.ceil(qLanes / wg())),
@@ -172,7 +175,7 @@ function attentionBackward(
   if (!Deno.env.get("SKIP_DKV")) launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
     params: [...common, u32(kLanes), f32(scale)],
     bindings: [
-      q.binding(), k.binding(), v.binding(), maskBinding(mask), g.binding(), lse.binding(), di.binding(),
+      q.binding(), k.binding(), v.binding(), optional(mask), g.binding(), lse.binding(), di.binding(),
       dk.binding(), dv.binding(),
     ],
     workgroups: grid(Math.ceil(kLanes / wg())),
@@ -180,4 +183,78 @@ function attentionBackward(
   });
   di.dispose();
   return [dq, dk, dv];
+}
+
+export interface DecodeOptions {
+  /** Number of filled cache positions: keys 0 … length − 1 are candidates. */
+  length: number;
+  /** [B, M] (M ≥ length) f32 or i32 over cache positions: 0 excludes a slot (left padding). */
+  keyMask?: Tensor;
+  /** [B] i32: sequence b only sees keys j < cacheLens[b]. */
+  cacheLens?: Tensor;
+  /** Score scale; default 1/√D. */
+  scale?: number;
+}
+
+/** Query heads per invocation in decoding: the largest divisor of the GQA group ≤ 8. */
+function decodeRows(group: number): number {
+  for (let r = Math.min(group, 8); r > 1; r--) if (group % r === 0) return r;
+  return 1;
+}
+
+/**
+ * Attention of one new token per sequence against a KV cache (no gradient): `q` [B, 1, Hq, D]
+ * or [B, Hq, D]; `kCache`, `vCache` [B, Hkv, maxT, D] (kv_cache.ts). Returns q's shape. The
+ * key range is split across invocations (flash-decoding) and merged by a second dispatch.
+ */
+export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, opts: DecodeOptions): Tensor {
+  const [B, Hkv, maxT, D] = kCache.shape;
+  const Hq = q.size / (B * D);
+  const { length, keyMask, cacheLens } = opts;
+  if (kCache.rank !== 4 || vCache.shape.join() !== kCache.shape.join()) {
+    throw new Error(`attentionDecode: caches [${kCache.shape}], [${vCache.shape}] must be [B, Hkv, maxT, D]`);
+  }
+  if (q.shape[0] !== B || q.shape.at(-1) !== D || !Number.isInteger(Hq) || Hq % Hkv !== 0 || q.size !== B * Hq * D) {
+    throw new Error(`attentionDecode: q [${q.shape}] does not match cache [${kCache.shape}]`);
+  }
+  if (D % 4 !== 0 || D > 256) throw new Error(`attentionDecode: head size ${D} must be a multiple of 4, ≤ 256`);
+  if (!Number.isInteger(length) || length < 1 || length > maxT) {
+    throw new Error(`attentionDecode: length ${length} outside 1…${maxT}`);
+  }
+  const maskStride = keyMask ? keyMask.size / B : 0;
+  if (keyMask && (keyMask.shape[0] !== B || maskStride < length)) {
+    throw new Error(`attentionDecode: keyMask [${keyMask.shape}] must be [${B}, ≥ ${length}]`);
+  }
+  if (cacheLens && cacheLens.size !== B) throw new Error(`attentionDecode: cacheLens [${cacheLens.shape}] is not [${B}]`);
+  const d4 = D / 4;
+  const rows = decodeRows(Hq / Hkv);
+  const groups = B * (Hq / rows);
+  // Enough splits to occupy every core (≥ 256 invocations), each at least 16 keys long.
+  const want = Math.min(Math.ceil(256 / groups), Math.ceil(length / 16));
+  const chunk = Math.ceil(length / Math.max(want, 1));
+  const nsplit = Math.ceil(length / chunk);
+  const po = empty([nsplit, B, Hq, D]);
+  const pml = empty([nsplit, B, Hq, 2]);
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const head = [u32(B), u32(Hq), u32(Hkv), u32(maxT), u32(length), u32(chunk), u32(nsplit)];
+  const lanes = nsplit * groups;
+  launch(unrolled("attention_decode", decodeSrc, rows, d4), {
+    params: [...head, u32(lanes), f32(scale * Math.LOG2E), u32(keyMask ? 1 : 0), u32(maskStride), u32(cacheLens ? 1 : 0)],
+    bindings: [
+      q.binding(), kCache.binding(), vCache.binding(), optional(keyMask), optional(cacheLens), po.binding(),
+      pml.binding(),
+    ],
+    workgroups: grid(Math.ceil(lanes / wg())),
+    overrides: { WG: wg(), ROWS: rows, D4: d4 },
+  });
+  const out = empty(q.shape);
+  launch(unrolled("attention_decode_combine", combineSrc, 1, d4), {
+    params: [...head, u32(B * Hq)],
+    bindings: [po.binding(), pml.binding(), out.binding()],
+    workgroups: grid(Math.ceil((B * Hq) / wg())),
+    overrides: { WG: wg(), D4: d4 },
+  });
+  po.dispose();
+  pml.dispose();
+  return out;
 }

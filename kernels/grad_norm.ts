@@ -41,13 +41,26 @@ export interface ClipResult {
  * and the clip coefficient for `maxNorm` (`Infinity`: no clipping, norm only). Gradients are
  * not modified. Encodes one dispatch per gradient window plus one; no readback.
  */
-export function clipGradNorm(params: readonly Tensor[], maxNorm: number, opts: ClipOptions = {}): ClipResult {
+export function clipGradNorm(
+  params: readonly Tensor[],
+  maxNorm: number,
+  opts: ClipOptions = {},
+): ClipResult {
   const grads = params.map((p) => p.grad).filter((g): g is Tensor => g !== null && g.size > 0);
   const cap = Math.floor(gpu().maxBindingBytes / 4 / WG) * WG;
   const window = Math.min(opts.windowElements ?? cap, cap);
-  if (window <= 0 || window % WG !== 0) throw new Error(`clipGradNorm: windowElements must be a positive multiple of ${WG}`);
+  if (window <= 0 || window % WG !== 0) {
+    throw new Error(`clipGradNorm: windowElements must be a positive multiple of ${WG}`);
+  }
 
-  const jobs: { g: Tensor; start: number; n: number; chunk: number; base: number; groups: number }[] = [];
+  const jobs: {
+    g: Tensor;
+    start: number;
+    n: number;
+    chunk: number;
+    base: number;
+    groups: number;
+  }[] = [];
   let count = 0;
   for (const g of grads) {
     for (let start = 0; start < g.size; start += window) {
@@ -71,12 +84,21 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number, opts: C
     });
   }
   const clip = Number.isFinite(maxNorm);
-  if (clip && !(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be positive, got ${maxNorm}`);
+  if (clip && !(maxNorm > 0)) {
+    throw new Error(`clipGradNorm: maxNorm must be positive, got ${maxNorm}`);
+  }
   // Binding 1 is unused by `finish`; any buffer the dispatch does not write will do.
   const unused = grads[0] ?? partials;
   const dummy = unused === partials ? empty([1]) : null;
   launch(finishKernel, {
-    params: [u32(count), u32(0), u32(0), u32(clip ? 1 : 0), f32(clip ? maxNorm : 0), f32(opts.gradScale ?? 1)],
+    params: [
+      u32(count),
+      u32(0),
+      u32(0),
+      u32(clip ? 1 : 0),
+      f32(clip ? maxNorm : 0),
+      f32(opts.gradScale ?? 1),
+    ],
     bindings: [(dummy ?? unused).binding(0, 1), partials.binding(), coef.binding(), norm.binding()],
     workgroups: [1],
     overrides: { WG },

@@ -9,6 +9,7 @@
  * @module
  */
 import src from "./rng.wgsl" with { type: "text" };
+import { gpu } from "./device.ts";
 import { grid, kernel, launch, u32 } from "./runtime.ts";
 import { empty, type Tensor } from "./tensor.ts";
 
@@ -32,7 +33,9 @@ export interface RngCounter {
 
 /** The Philox key for a seed: its low and high 32-bit halves. */
 export function philoxKey(seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new Error(`rng seed must be a non-negative integer, got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new Error(`rng seed must be a non-negative integer, got ${seed}`);
+  }
   return [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
 }
 
@@ -75,13 +78,18 @@ export function philoxBitsCpu(n: number, c: RngCounter): Uint32Array {
 }
 
 function fill(n: number, c: RngCounter, asFloat: boolean): Tensor {
+  if (n * 4 > gpu().maxBindingBytes) throw new Error(`rng: ${n} words exceed one storage binding`);
   const out = empty([n], asFloat ? "f32" : "u32");
   const [k0, k1] = philoxKey(c.seed);
   if (n === 0) return out;
   launch(fillKernel, {
     params: [
-      u32(n), u32(c.stream ?? 0), u32(c.step ?? 0), u32(c.domain ?? RNG_DOMAIN.fill),
-      u32(k0), u32(k1),
+      u32(n),
+      u32(c.stream ?? 0),
+      u32(c.step ?? 0),
+      u32(c.domain ?? RNG_DOMAIN.fill),
+      u32(k0),
+      u32(k1),
     ],
     bindings: [out.binding()],
     workgroups: grid(Math.ceil(n / 4 / 256)),

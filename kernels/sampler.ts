@@ -1,9 +1,13 @@
 /**
  * The seeded GPU sampler: logits [B, V] → token ids, with greedy / temperature / top-k /
- * top-p (nucleus), all on the GPU with no readback. Method (sampler.wgsl): one workgroup per
- * row; top-k and top-p thresholds by bisection over the order-preserving u32 keys of the
- * tempered logits (a few dozen workgroup-reduced passes over the row instead of a sort of
- * 152k entries); then inverse-CDF sampling with a single Philox uniform per row.
+ * top-p (nucleus), all on the GPU with no readback. Method (details in sampler.wgsl): one
+ * workgroup per row, no sort. A max pass and a normaliser pass (which also builds an exact
+ * histogram of the tempered logits below the max, with integer workgroup atomics) bracket
+ * the top-k / top-p threshold within one histogram bin; one more pass copies that bin's
+ * values into workgroup memory, where bisection on the order-preserving u32 keys finishes
+ * the threshold; then inverse-CDF sampling with one Philox uniform per row. So sampling
+ * costs 2 passes over each row, top-k or top-p usually 3 (flat rows with huge nuclei fall
+ * back to a bisection pass per step).
  *
  * Semantics (Hugging Face / vLLM order): z = logits / temperature, then top-k, then top-p
  * on the renormalised top-k distribution. Thresholds are on values, so every token tied
@@ -37,7 +41,10 @@ const NB = 512;
 function overridesFor(vocab: number): Record<string, number> {
   const WG = Math.min(256, Math.max(32, 2 ** Math.ceil(Math.log2(Math.ceil(vocab / 64)))));
   const fixed = 5 * WG * 4 + NB * 4 + 256;
-  const SLOTS = Math.max(1, Math.min(16, Math.floor((gpu().maxWorkgroupStorageBytes - fixed) / (WG * 8))));
+  const SLOTS = Math.max(
+    1,
+    Math.min(16, Math.floor((gpu().maxWorkgroupStorageBytes - fixed) / (WG * 8))),
+  );
   return { WG, NB, SLOTS };
 }
 
@@ -114,9 +121,18 @@ export function sample(logits: Tensor, opts: SampleOptions): SampleResult {
     const window = logits.binding(start, base + n * vocab);
     launch(sampleKernel, {
       params: [
-        u32(n), u32(vocab), u32(base), u32(row0),
-        f32(temperature === 0 ? 1 : 1 / temperature), u32(topK), f32(Math.min(topP, 1)), u32(opts.step),
-        u32(key0), u32(key1), u32(seq ? 1 : 0), u32(greedy ? 1 : 0),
+        u32(n),
+        u32(vocab),
+        u32(base),
+        u32(row0),
+        f32(temperature === 0 ? 1 : 1 / temperature),
+        u32(topK),
+        f32(Math.min(topP, 1)),
+        u32(opts.step),
+        u32(key0),
+        u32(key1),
+        u32(seq ? 1 : 0),
+        u32(greedy ? 1 : 0),
         u32(aligned ? 1 : 0),
       ],
       bindings: [

@@ -2,7 +2,8 @@
 // workgroup per row, no sort, one Philox uniform per row (rng.wgsl's library is prepended).
 // Thread t owns the 4-element groups t, t+WG, t+2·WG, … of its row (vec4 loads when rows
 // are 16-byte aligned). On llvmpipe a pass over a 152k row costs about as much as its loads,
-// so the method minimises full passes: plain sampling takes 2, top-k / top-p usually 3.
+// so the method minimises full passes: plain sampling takes 2, top-k or top-p usually 3,
+// both usually 4.
 //
 // Per row, with z = logit / T (T = 1 when greedy at temperature 0) and M = max z:
 //  A. pass: M, and the argmax of the raw logits (ties → lowest id).
@@ -14,14 +15,16 @@
 //  top-p (p < 1): the largest threshold whose mass Σ_{key ≥ t} exp(z − M) is ≥ p · (mass
 //  kept by top-k). The histogram's cumulative counts (for top-k) or per-bin mass bounds
 //  (values in bin j have exp(z − M) within [e^−(j+1)/B, e^−j/B]) bracket the threshold.
-//  C. pass: each thread copies its elements above the bracket's low end ("candidates",
-//     typically k or the nucleus plus one bin) into SLOTS workgroup slots. Bisection then
-//     runs over the slots only. If some thread has more candidates than slots, bisection
-//     runs over the whole row instead (a pass per step; snapping the bracket to the nearest
-//     actual keys on both sides ends it as soon as no value lies strictly inside).
-//  E. per-thread kept masses (slots, or a pass); thread 0 maps u · S_keep onto the threads
-//     in order and the thread holding it walks its own elements to the token: inverse-CDF
-//     sampling over a fixed order of the vocabulary.
+//  C. search: bisection on keys inside the bracket. Once the bracket holds at most
+//     WG·SLOTS/2 values (usually at once: one histogram bin), one pass copies them into
+//     per-thread workgroup slots and sums, per thread, the count and mass of the values
+//     above the bracket; later steps touch only the slots. Until then, or if a thread's
+//     values overflow its slots, each step is a pass over the row. Each step also finds
+//     the nearest keys on both sides of mid, so the bracket snaps to actual values and the
+//     search stops as soon as no value lies strictly inside it.
+//  E. per-thread kept masses (from the slots, or a pass); thread 0 maps u · S_keep onto
+//     the threads in order, and the thread holding it walks its own elements to the token:
+//     inverse-CDF sampling over a fixed order of the vocabulary.
 // Outputs per row: the token; logprobs = log softmax(z)[token] (temperature only: the RL
 // behaviour logprob); sample_logprobs = log-probability under the filtered, renormalised
 // distribution actually sampled (0 when greedy).
@@ -327,21 +330,7 @@ fn search(row_off: u32, lid: u32, m: f32, by_mass: bool, k: u32, goal: f32) -> F
 // This thread's Σ exp(z − M) over its elements with key ≥ tau (from the slots when the
 // last search collected: tau then lies inside the collected bracket).
 fn mass_from(row_off: u32, lid: u32, m: f32, tau: u32, slots: bool) -> f32 {
-  if (slots) {
-    var s = agg_mass;
-    for (var i = 0u; i < n_slot; i++) {
-      let z = slot_z[lid * SLOTS + i];
-      if (okey(z) >= tau) { s += exp(z - m); }
-    }
-    return s;
-  }
-  var s4 = vec4f(0.0);
-  for (var j = lid; j < groups(); j += WG) {
-    let g = group(row_off, j);
-    let ge = g.k >= vec4u(tau);
-    if (any(ge)) { s4 += select(vec4f(0.0), exp(g.z - m), ge); }
-  }
-  return (s4.x + s4.y) + (s4.z + s4.w);
+  return tally(row_off, lid, m, tau, true, slots).mass;
 }
 
 @compute @workgroup_size(WG)

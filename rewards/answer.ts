@@ -9,6 +9,7 @@
 
 import { type Expr, freeVars, parseLatex } from "./latex_parser.ts";
 import { LimitError, LIMITS } from "./limits.ts";
+import { tokenize } from "./latex_tokens.ts";
 
 /** A parsed answer. */
 export type Answer =
@@ -119,7 +120,7 @@ export function parseAnswer(s: string, percent = false): Answer {
   }
   // "or" separates alternatives only here, in parsing: a prediction that hedges with "or"
   // against a gold without one was already rejected (see `equal.ts`).
-  const list = splitTop(s, /^(?:,|;|\s+and\s+|\s*\bor\b\s*)/);
+  const list = splitTop(s, /^(?:,\s*(?:and|or)\s+|,|;|\s+and\s+|\s*\bor\b\s*)/);
   if (list.parts.length > 1) {
     if (list.parts.some((p) => !p)) return text(s);
     return { kind: "list", items: flatten(list.parts.map((p) => parseItem(p, percent))) };
@@ -194,6 +195,17 @@ function parseItem(s: string, percent: boolean): Answer {
 
 /** A number or expression, or text when it does not parse. */
 function expression(s: string, percent: boolean): Answer {
+  // A word (`Monday`, `\text{no solution}`) is text, not a product of its letters: as a
+  // product, anagrams would be equal (`evens` = `seven`). Two letters stay a product (`xy`).
+  if (/^[A-Za-z]+(?: [A-Za-z]+)*$/.test(s) && s.replace(/ /g, "").length >= 3) {
+    const toks = tokenize(s);
+    if (toks && toks.every((t) => t.kind === "id")) return text(s);
+  }
+  const spaced = /^(-?)(\d+) (\d+)\/(\d+)$/.exec(s);
+  if (spaced && Number(spaced[3]) < Number(spaced[4])) {
+    // `1 1/2`: a mixed number written in plain text, as in word-problem answers.
+    s = `${spaced[1]}\\frac{${Number(spaced[2]) * Number(spaced[4]) + Number(spaced[3])}}{${spaced[4]}}`;
+  }
   const mixed = /^(-?)(\d+)\s*\\frac\{?(\d+)\}?\{?(\d+)\}?$/.exec(s);
   if (mixed && Number(mixed[3]) < Number(mixed[4]) && /\\frac\{\d+\}\{\d+\}|\\frac\d\d/.test(s)) {
     // `1\frac{4}{5}` is the mixed number 9/5, as in MATH's golds, not 1 × 4/5.

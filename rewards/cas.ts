@@ -11,10 +11,19 @@
  * @module
  */
 
-import { all, create } from "mathjs";
+import { all, type BigNumber, create } from "mathjs";
 import type { Expr } from "./latex_parser.ts";
 
 const math = create(all, {});
+/**
+ * A second, arbitrary-precision instance (64 significant digits, exponents to ±9e15) for the
+ * numbers doubles cannot tell apart: `1/2006!` and `1/2004!` both underflow to 0, and
+ * `2^{64}+1` rounds to `2^{64}`. Only variable-free values at the edge of the double range
+ * are re-evaluated here (see {@link exactValue}).
+ */
+const big = create(all, { number: "BigNumber", precision: 64 });
+/** Largest factorial the arbitrary-precision instance multiplies out. */
+const MAX_BIG_FACTORIAL = 5000;
 
 /** The largest factorial computed by multiplication; beyond it the result is Infinity. */
 const MAX_FACTORIAL = 170;
@@ -48,34 +57,144 @@ math.import({
   },
 }, { override: true });
 
+type Big = BigNumber;
+const isBig = (x: unknown): x is Big =>
+  typeof x === "object" && x !== null && (x as { isBigNumber?: boolean }).isBigNumber === true;
+
+big.import({
+  zk_fact(n: unknown): unknown {
+    if (!isBig(n) || !n.isFinite() || n.isNegative()) return big.bignumber(NaN);
+    if (!n.isInteger()) return big.gamma(n.plus(1));
+    if (n.greaterThan(MAX_BIG_FACTORIAL)) return big.bignumber(Infinity);
+    let r = big.bignumber(1);
+    for (let k = 2, end = n.toNumber(); k <= end; k++) r = r.times(k);
+    return r;
+  },
+  zk_binom(n: unknown, k: unknown): unknown {
+    if (!isBig(n) || !isBig(k) || !n.isInteger() || !k.isInteger() || n.isNegative()) {
+      return big.bignumber(NaN);
+    }
+    if (k.isNegative()) return big.bignumber(NaN);
+    if (k.greaterThan(n)) return big.bignumber(0);
+    const m = big.min(k, n.minus(k)) as Big;
+    if (m.greaterThan(MAX_BINOM_STEPS)) return big.bignumber(Infinity);
+    let r = big.bignumber(1);
+    for (let j = 1, end = m.toNumber(); j <= end; j++) r = r.times(n.minus(m).plus(j)).div(j);
+    return r.toDecimalPlaces(0);
+  },
+  zk_root(x: unknown, n: unknown): unknown {
+    if (isBig(x) && isBig(n) && n.isInteger() && !n.mod(2).isZero()) {
+      const r = x.abs().pow(big.bignumber(1).div(n));
+      return x.isNegative() ? r.neg() : r;
+    }
+    return big.pow(x as Big, big.divide(1, n as Big) as Big);
+  },
+  zk_deg(x: unknown): unknown {
+    return big.multiply(x as Big, big.divide(big.bignumber(big.pi), 180) as unknown as Big);
+  },
+}, { override: true });
+
+math.import({
+  zk_deg(x: unknown): unknown {
+    return math.multiply(x as number, Math.PI / 180);
+  },
+}, { override: true });
+
 const FN_NAMES: Record<string, string> = {
   fact: "zk_fact",
   binom: "zk_binom",
   root: "zk_root",
+  deg: "zk_deg",
 };
+
+/** Longest run of terms a `\sum` or `\prod` is expanded to. */
+export const MAX_SERIES_TERMS = 200;
 
 /** A mathjs-safe identifier for a variable name such as `x_1` or `theta`. */
 export function varId(name: string): string {
   return "v_" + name.replace(/[^A-Za-z0-9]/g, (c) => `_${c.charCodeAt(0)}_`);
 }
 
-/** Prints an {@link Expr} in mathjs syntax, fully parenthesised. */
-export function toMathjs(e: Expr): string {
+/**
+ * Prints an {@link Expr} in mathjs syntax, fully parenthesised. `exact` keeps number literals
+ * as written (for the arbitrary-precision instance) instead of rounding them to doubles.
+ */
+export function toMathjs(e: Expr, exact = false): string {
+  const go = (x: Expr) => toMathjs(x, exact);
   switch (e.t) {
     case "num":
-      return String(Number(e.text));
+      return exact ? e.text.replace(/^\./, "0.").replace(/\.$/, "") : String(Number(e.text));
     case "sym":
       return varId(e.name);
     case "const":
       return e.name === "inf" ? "Infinity" : e.name;
     case "neg":
-      return `(-${toMathjs(e.a)})`;
+      return `(-${go(e.a)})`;
     case "bin":
-      return `(${toMathjs(e.a)} ${e.op} ${toMathjs(e.b)})`;
+      return `(${go(e.a)} ${e.op} ${go(e.b)})`;
     case "fn":
-      return `${FN_NAMES[e.name] ?? e.name}(${e.args.map(toMathjs).join(", ")})`;
+      return `${FN_NAMES[e.name] ?? e.name}(${e.args.map(go).join(", ")})`;
     case "mat":
-      return `[${e.rows.map((r) => `[${r.map(toMathjs).join(", ")}]`).join(", ")}]`;
+      return `[${e.rows.map((r) => `[${r.map(go).join(", ")}]`).join(", ")}]`;
+    case "series":
+      return series(e, exact);
+  }
+}
+
+/**
+ * `\sum_{k=a}^{b} f(k)` / `\prod`: expanded term by term when both bounds are integer
+ * literals at most {@link MAX_SERIES_TERMS} apart; otherwise NaN, so the answer equals
+ * nothing (a sum up to a free `n` is not evaluated, and never accepted by accident).
+ */
+function series(e: Extract<Expr, { t: "series" }>, exact: boolean): string {
+  const bound = (x: Expr): number | null =>
+    x.t === "num" && /^\d+$/.test(x.text)
+      ? Number(x.text)
+      : x.t === "neg" && x.a.t === "num" && /^\d+$/.test(x.a.text)
+      ? -Number(x.a.text)
+      : null;
+  if (hasSeries(e.body)) return "NaN"; // nested series: k·m terms is too many to print
+  const lo = bound(e.lo);
+  const hi = bound(e.hi);
+  if (lo === null || hi === null || hi - lo + 1 > MAX_SERIES_TERMS) return "NaN";
+  if (hi < lo) return e.op === "sum" ? "0" : "1";
+  const terms: string[] = [];
+  for (let k = lo; k <= hi; k++) {
+    terms.push(toMathjs(substitute(e.body, e.index, { t: "num", text: String(k) }), exact));
+  }
+  return `(${terms.join(e.op === "sum" ? " + " : " * ")})`;
+}
+
+function hasSeries(e: Expr): boolean {
+  if (e.t === "series") return true;
+  if (e.t === "neg") return hasSeries(e.a);
+  if (e.t === "bin") return hasSeries(e.a) || hasSeries(e.b);
+  if (e.t === "fn") return e.args.some(hasSeries);
+  return e.t === "mat" && e.rows.some((r) => r.some(hasSeries));
+}
+
+/** The expression with every occurrence of the variable `name` replaced by `value`. */
+function substitute(e: Expr, name: string, value: Expr): Expr {
+  switch (e.t) {
+    case "sym":
+      return e.name === name ? value : e;
+    case "neg":
+      return { t: "neg", a: substitute(e.a, name, value) };
+    case "bin":
+      return { ...e, a: substitute(e.a, name, value), b: substitute(e.b, name, value) };
+    case "fn":
+      return { ...e, args: e.args.map((a) => substitute(a, name, value)) };
+    case "mat":
+      return { t: "mat", rows: e.rows.map((r) => r.map((a) => substitute(a, name, value))) };
+    case "series":
+      return e.index === name ? e : {
+        ...e,
+        lo: substitute(e.lo, name, value),
+        hi: substitute(e.hi, name, value),
+        body: substitute(e.body, name, value),
+      };
+    default:
+      return e;
   }
 }
 
@@ -90,7 +209,9 @@ export type Compiled = (scope: Record<string, number>) => Value;
 
 /** Compiles an {@link Expr}. Evaluation never throws: failures are NaN. */
 export function compile(e: Expr): Compiled {
-  const code = math.parse(toMathjs(e)).compile();
+  const src = toMathjs(e);
+  if (src.length > MAX_PRINTED) return () => ({ re: NaN, im: NaN });
+  const code = math.parse(src).compile();
   return (scope) => {
     try {
       return toValue(code.evaluate({ ...scope }));
@@ -98,6 +219,30 @@ export function compile(e: Expr): Compiled {
       return { re: NaN, im: NaN };
     }
   };
+}
+
+/** Literal characters of output beyond which an expression is not sent to mathjs. */
+const MAX_PRINTED = 20_000;
+
+/**
+ * The value of a variable-free expression in 64-digit arithmetic, or null when it is not a
+ * finite real number there (complex, undefined, infinite, or too large to print).
+ */
+export function exactValue(e: Expr): Big | null {
+  try {
+    const src = toMathjs(e, true);
+    if (src.length > MAX_PRINTED) return null;
+    const r = big.parse(src).compile().evaluate({});
+    return isBig(r) && r.isFinite() ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Are two arbitrary-precision values equal within a relative tolerance (0 only equals 0)? */
+export function exactClose(a: Big, b: Big, relTol: number): boolean {
+  const scale = a.abs().greaterThan(b.abs()) ? a.abs() : b.abs();
+  return a.minus(b).abs().lessThanOrEqualTo(scale.times(relTol));
 }
 
 /**
@@ -137,6 +282,10 @@ function smallMatrixPowers(e: Expr): boolean {
   if (e.t === "fn") return e.args.every(smallMatrixPowers);
   return true;
 }
+
+// Compile both instances once at load, so the first real answer does not pay for it.
+compile({ t: "bin", op: "/", a: { t: "num", text: "1" }, b: { t: "num", text: "2" } })({});
+exactValue({ t: "fn", name: "fact", args: [{ t: "num", text: "3" }] });
 
 function toValue(r: unknown): Value {
   if (typeof r === "number") return { re: r, im: 0 };

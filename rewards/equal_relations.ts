@@ -65,9 +65,16 @@ function isConstant(a: Answer): a is ExprAnswer {
  */
 export function claim(a: Answer, requireName: boolean): Answer | null {
   if (a.kind !== "relation" || !a.ops.every((o) => o === "=" || o === "≈")) return null;
-  if (requireName && (!isName(a.sides[0]) || a.sides.length < 2)) return null;
+  if (requireName && (!isName(a.sides[0]) || a.sides.length < 2)) {
+    // `\frac{\sqrt3}{3} \approx 0.577`: a chain of constants states its exact value.
+    if (!a.sides.every(isConstant)) return null;
+  }
   const firstApprox = a.ops.indexOf("≈");
-  return firstApprox > 0 ? a.sides[firstApprox] : a.sides[a.sides.length - 1];
+  if (firstApprox < 0) return a.sides[a.sides.length - 1];
+  // The exact value is the last side before the first `≈` that is not a bare name:
+  // `x = 1/3 ≈ 0.33` claims 1/3, `x ≈ 0.33` can only claim 0.33.
+  for (let i = firstApprox; i >= 0; i--) if (!isName(a.sides[i])) return a.sides[i];
+  return a.sides[a.sides.length - 1];
 }
 
 /** Compares with a relation gold; `eq` is the general comparison, passed in to avoid a cycle. */

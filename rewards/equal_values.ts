@@ -12,6 +12,8 @@ import {
   close,
   compile,
   type Compiled,
+  exactClose,
+  exactValue,
   finite,
   PROBE_COUNT,
   probeScope,
@@ -76,15 +78,31 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   const tol = g.int !== undefined ? 1e-12 : ctx.opts.relTol;
   const pv = valueOf(p.expr);
   const gv = valueOf(g.expr);
+  if (
+    (beyondDoubles(pv, p.expr) || beyondDoubles(gv, g.expr, g.int !== undefined)) &&
+    !hasInfinity(p.expr) && !hasInfinity(g.expr) && !p.percent && !g.percent
+  ) {
+    // Doubles cannot decide here (`1/2006!` and `1/2004!` both underflow to 0); 64 digits can.
+    const pe = exactValue(p.expr);
+    const ge = exactValue(g.expr);
+    if (pe && ge) {
+      const ok = exactClose(pe, ge, tol);
+      ctx.why = ok ? "equal numbers (exact)" : "numbers differ (exact)";
+      return ok;
+    }
+  }
   if (!finite(pv) || !finite(gv)) {
     // Only a written infinity is infinite: `12:00` and `1:00` (both x/0) are undefined.
     const ok = hasInfinity(p.expr) && hasInfinity(g.expr) && close(pv, gv, 0);
     ctx.why = ok ? "equal infinities" : "undefined or infinite value";
     return ok;
   }
+  // Tiny values are compared relatively too: 2^{-99} is not 2^{-98}. Only a zero gold
+  // forgives round-off in absolute terms (`\sin\pi` is 1.2e-16).
+  const absTol = gv.re === 0 && gv.im === 0 ? 1e-12 : 0;
   for (const a of readings(p, pv, ctx)) {
     for (const b of readings(g, gv, ctx)) {
-      if (close(a, b, tol)) {
+      if (close(a, b, tol, absTol)) {
         ctx.why = "equal numbers";
         return true;
       }
@@ -99,7 +117,22 @@ export function hasInfinity(e: Expr): boolean {
   if (e.t === "const") return e.name === "inf";
   if (e.t === "bin") return hasInfinity(e.a) || hasInfinity(e.b);
   if (e.t === "neg") return hasInfinity(e.a);
+  if (e.t === "series") return [e.lo, e.hi, e.body].some(hasInfinity);
   return e.t === "fn" && e.args.some(hasInfinity);
+}
+
+/** Doubles lose integers past 2^53 and all magnitudes past about 1e±300. */
+const MAX_EXACT_DOUBLE = 2 ** 53;
+
+/**
+ * Is a double value unfit to decide equality: infinite or NaN, beyond 1e±200, or an exact 0
+ * computed from something other than a literal (an underflow), or an integer gold past 2^53?
+ */
+function beyondDoubles(v: Value, e: Expr, integer = false): boolean {
+  const m = Math.hypot(v.re, v.im);
+  if (!Number.isFinite(m)) return true;
+  if (m === 0) return e.t !== "num" && !(e.t === "neg" && e.a.t === "num");
+  return m < 1e-200 || m > 1e200 || (integer && m > MAX_EXACT_DOUBLE);
 }
 
 function fmt(v: Value): string {

@@ -21,7 +21,8 @@ export type Expr =
   | { t: "bin"; op: "+" | "-" | "*" | "/" | "^"; a: Expr; b: Expr }
   | { t: "neg"; a: Expr }
   | { t: "fn"; name: string; args: Expr[] }
-  | { t: "mat"; rows: Expr[][] };
+  | { t: "mat"; rows: Expr[][] }
+  | { t: "series"; op: "sum" | "prod"; index: string; lo: Expr; hi: Expr; body: Expr };
 
 /** Thrown for input that is not an expression this parser accepts. */
 export class ParseError extends Error {}
@@ -192,9 +193,11 @@ class Parser {
 
   postfix(): Expr {
     let e = this.primary();
-    while (this.isSym("!") || this.isSym("'")) {
-      if (this.next().text === "'") throw new ParseError("prime");
-      e = this.node({ t: "fn", name: "fact", args: [e] });
+    while (this.isSym("!") || this.isSym("'") || this.isSym("°")) {
+      const op = this.next().text;
+      if (op === "'") throw new ParseError("prime");
+      // `°` survives normalization only inside trigonometry, where it means π/180.
+      e = this.node({ t: "fn", name: op === "°" ? "deg" : "fact", args: [e] });
     }
     return e;
   }
@@ -311,6 +314,7 @@ class Parser {
       }
     }
     if (cmd === "\\begin") return this.matrix();
+    if (cmd === "\\sum" || cmd === "\\prod") return this.series(cmd === "\\sum" ? "sum" : "prod");
     if (FUNCTIONS[cmd]) return this.functionCall(FUNCTIONS[cmd]);
     const name = cmd.slice(1);
     if (GREEK.has(name)) return this.symbol(name);
@@ -343,6 +347,27 @@ class Parser {
     if (rows.some((r) => r.length !== rows[0].length)) throw new ParseError("ragged matrix");
     const mat = this.node({ t: "mat", rows });
     return /^[vV]matrix$/.test(env) ? this.node({ t: "fn", name: "det", args: [mat] }) : mat;
+  }
+
+  /**
+   * `\sum_{k=1}^{10} k^2`, `\prod_{j=2}^{5}(1-\frac1j)`: an index, two bounds and a body
+   * that, like a function argument, runs over an implicit product (`\sum_{k=1}^{n} 2k`).
+   */
+  series(op: "sum" | "prod"): Expr {
+    this.expectSym("_");
+    this.expectSym("{");
+    const index = this.next();
+    if (index.kind !== "id") throw new ParseError("series index");
+    this.expectSym("=");
+    const lo = this.expr();
+    this.expectSym("}");
+    this.expectSym("^");
+    const hi = this.isSym("{") ? this.group() : this.postfix();
+    let body = this.power();
+    while (this.startsFactor() && !(this.peek()!.text in FUNCTIONS)) {
+      body = this.node({ t: "bin", op: "*", a: body, b: this.power() });
+    }
+    return this.node({ t: "series", op, index: index.text, lo, hi, body });
   }
 
   /** `\sin x`, `\sin(2x)`, `\sin^2 x`, `\sin^{-1} x`, `\log_2 8`, `\ln|x|`. */
@@ -397,5 +422,12 @@ export function freeVars(e: Expr, out: Set<string> = new Set()): Set<string> {
   } else if (e.t === "neg") freeVars(e.a, out);
   else if (e.t === "fn") { for (const a of e.args) freeVars(a, out); }
   else if (e.t === "mat") { for (const row of e.rows) for (const a of row) freeVars(a, out); }
+  else if (e.t === "series") {
+    freeVars(e.lo, out);
+    freeVars(e.hi, out);
+    const inner = freeVars(e.body);
+    inner.delete(e.index);
+    for (const v of inner) out.add(v);
+  }
   return out;
 }

@@ -15,7 +15,11 @@ export interface Normalized {
   text: string;
   /** A percent sign or word was removed: `50\%` may mean 50 or 0.5. */
   percent: boolean;
+  /** A degree sign was removed: `30^\circ` also equals `\frac{\pi}{6}`. */
+  degrees?: boolean;
 }
+
+const TRIG = /\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])/;
 
 /** Options that change how strings are read; see `options.ts` for their documentation. */
 export interface NormalizeOptions {
@@ -104,7 +108,8 @@ function joinThousands(s: string): string {
 
 /** Cleans an answer string; see the module doc for what and why. */
 export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized {
-  let s = stripDelimiters(raw);
+  // Markdown emphasis around a whole answer (`**73**`) is formatting, not mathematics.
+  let s = stripDelimiters(raw.trim().replace(/^(\*\*|__)([^*_]+)\1$/, "$2"));
   const boxed = /^\\(?:boxed|fbox)\s*\{/.test(s) ? lastBoxed(s) : null;
   if (boxed !== null) s = stripDelimiters(boxed);
   // Doubly escaped commands from JSON-in-JSON data: `\\frac` means `\frac`.
@@ -125,6 +130,7 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   // No command starts with "quad" but \quad itself, so `\quadx` is `\quad x`.
   s = s.replace(/(?<!\\)\\[,;:! ]|\\q?quad|~/g, " ");
 
+  s = clockTime(s.trim()) ?? s;
   // Words that join or hedge must survive `\text` removal.
   s = s.replace(/\\text\s*\{\s*(or|and)\s*\}/g, " $1 ");
   const whole = /^\\(?:text|textbf|textit|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}$/.exec(
@@ -140,10 +146,18 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   );
   s = s.replace(/\uE000\s*(?:\^\s*\{?\s*[23]\s*\}?)?/g, " ");
 
-  // Degrees, currency and percent.
-  s = s.replace(/\^\s*\{?\s*\\circ\s*\}?|\\circ|°|\\degree(?![A-Za-z])/g, "");
+  // Degrees, currency and percent. Inside trigonometry a degree sign is a unit that
+  // converts (`\sin 30^\circ` is 1/2), so it stays as `°` for the parser; elsewhere the
+  // sign goes and the number is compared as written (`30^\circ` = 30).
+  const degree = /\^\s*\{?\s*\\circ\s*\}?|\\circ|°|\\degree(?![A-Za-z])/g;
+  let degrees = false;
+  s = s.replace(degree, () => {
+    degrees = true;
+    return TRIG.test(s) ? "°" : "";
+  });
   s = s.replace(/\\\$|\$|€|£|¥|\\euro(?![A-Za-z])|\\pounds(?![A-Za-z])|\bUSD\b/g, "");
   let percent = false;
+  s = s.replace(/\\mathbb\s*\{?\s*R\s*\}?|\\R(?![A-Za-z])/g, "(-\\infty,\\infty)");
   s = s.replace(/\\%|%|\s*\b(?:percent(?:age)?|pct)\b/g, () => {
     percent = true;
     return "";
@@ -152,11 +166,65 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   s = s.replace(/\s+/g, " ").trim();
   for (let i = 0; i < 3; i++) {
     const before = s;
-    s = s.replace(TRAILING_UNIT, "").replace(/(?:\s|\\\\|[.,;:])+$/, "").trim();
+    s = s.replace(TRAILING_UNIT, "").replace(/(?:\s|\\\\|(?<!\\)\\|[.,;:])+$/, "").trim();
     if (s === before) break;
   }
   if (opts.decimalComma && /^-?\d+,\d+$/.test(s)) s = s.replace(",", ".");
   s = joinThousands(s);
   if (/^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$/.test(s)) s = s.replace(/ /g, "");
-  return { text: s, percent };
+  s = repeatingDecimals(s);
+  s = numberWord(s) ?? s;
+  return { text: s, percent, degrees };
+}
+
+/**
+ * `0.\overline{3}`, `0.1\overline{6}`, `2.\overline{142857}`: a repeating decimal is the
+ * fraction it denotes, written exactly (BigInt arithmetic, so long periods stay exact).
+ */
+function repeatingDecimals(s: string): string {
+  return s.replace(
+    /(-?)(\d*)\.(\d*)\\(?:overline|dot)\s*\{(\d{1,30})\}/g,
+    (_m, sign: string, whole: string, fixed: string, period: string) => {
+      const scale = 10n ** BigInt(fixed.length);
+      const den = (10n ** BigInt(period.length) - 1n) * scale;
+      const num = BigInt(whole || "0") * den + BigInt(fixed || "0") * (den / scale) +
+        BigInt(period);
+      return `${sign}\\frac{${num}}{${den}}`;
+    },
+  );
+}
+
+/**
+ * A clock time with seconds or a.m./p.m. (`20:34:00`, `8:34 \text{ p.m.}`) as 24-hour
+ * `H:MM`; plain `7:32` stays a ratio. Null when the answer is not such a time.
+ */
+function clockTime(s: string): string | null {
+  const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:\\text\{\s*)?([AaPp])\.?\s*[Mm]\.?\s*\}?$/.exec(s) ??
+    /^(\d{1,2}):(\d{2}):(00)()$/.exec(s);
+  if (!m) return null;
+  let h = Number(m[1]);
+  const min = Number(m[2]);
+  if (h > 23 || min > 59) return null;
+  const half = m[4].toLowerCase();
+  if (half) {
+    if (h < 1 || h > 12) return null;
+    h = (h % 12) + (half === "p" ? 12 : 0);
+  }
+  return `${h}:${m[2]}`;
+}
+
+const SMALL_NUMBERS = ("zero one two three four five six seven eight nine ten eleven twelve " +
+  "thirteen fourteen fifteen sixteen seventeen eighteen nineteen").split(" ");
+const TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split(" ");
+
+/** A whole answer that is a number word up to ninety-nine (`five`, `twenty-one`), as digits. */
+function numberWord(s: string): string | null {
+  const m = /^(?:([a-z]+)[- ])?([a-z]+)$/.exec(s.toLowerCase());
+  if (!m) return null;
+  const [_, tens, unit] = m;
+  const u = SMALL_NUMBERS.indexOf(unit);
+  const t = TENS.indexOf(unit);
+  if (!tens) return u >= 0 ? String(u) : t >= 0 ? String(20 + 10 * t) : null;
+  const tt = TENS.indexOf(tens);
+  return tt >= 0 && u >= 1 && u <= 9 ? String(20 + 10 * tt + u) : null;
 }

@@ -1,6 +1,15 @@
 import { AdamW } from "../../kernels/adamw.ts";
 import { readAll, type Tensor } from "../../kernels/tensor.ts";
-import { assert, assertClose, download, f32round, freshSeed, gpuReady, randn, upload } from "../helpers.ts";
+import {
+  assert,
+  assertClose,
+  download,
+  f32round,
+  freshSeed,
+  gpuReady,
+  randn,
+  upload,
+} from "../helpers.ts";
 
 await gpuReady;
 
@@ -13,7 +22,15 @@ interface Hyper {
 }
 
 /** float64 torch.optim.AdamW (single-tensor path) for one parameter; mutates p, m, v. */
-function refStep(p: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array, t: number, h: Hyper, scale: number) {
+function refStep(
+  p: Float64Array,
+  g: Float64Array,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
+  h: Hyper,
+  scale: number,
+) {
   const bc1 = 1 - h.b1 ** t;
   const bc2 = 1 - h.b2 ** t;
   for (let i = 0; i < p.length; i++) {
@@ -42,7 +59,12 @@ Deno.test("AdamW: several tensors and steps vs float64 (decay, bias correction, 
   const skippedUntil = 2; // param 3 has no grad for steps 1–2 (state created at step 3)
   const values = shapes.map((s, k) => f32round(randn(s.reduce((a, b) => a * b, 1), seed + k)));
   const params = values.map((x, k) => upload(x, shapes[k]));
-  const ref = values.map((x) => ({ p: Float64Array.from(x), m: new Float64Array(x.length), v: new Float64Array(x.length), t: 0 }));
+  const ref = values.map((x) => ({
+    p: Float64Array.from(x),
+    m: new Float64Array(x.length),
+    v: new Float64Array(x.length),
+    t: 0,
+  }));
   const opt = new AdamW(params, {
     lr: hyper.lr,
     betas: [hyper.b1, hyper.b2],
@@ -62,7 +84,15 @@ Deno.test("AdamW: several tensors and steps vs float64 (decay, bias correction, 
       setGrad(params[k], g);
       if (g) {
         const r = ref[k];
-        refStep(r.p, g, r.m, r.v, ++r.t, { ...hyper, lr, wd: k === noDecayIndex ? 0 : hyper.wd }, scale);
+        refStep(
+          r.p,
+          g,
+          r.m,
+          r.v,
+          ++r.t,
+          { ...hyper, lr, wd: k === noDecayIndex ? 0 : hyper.wd },
+          scale,
+        );
       }
     });
     opt.step({ lr: step === 4 ? lr : undefined, gradScale: scaleTensor ?? scale });
@@ -71,7 +101,10 @@ Deno.test("AdamW: several tensors and steps vs float64 (decay, bias correction, 
   const got = await readAll(params);
   let worst = 0;
   got.forEach((g, k) => {
-    worst = Math.max(worst, assertClose(g, ref[k].p, { ...TOL, label: `param ${k} [${shapes[k]}] (seed ${seed})` }));
+    worst = Math.max(
+      worst,
+      assertClose(g, ref[k].p, { ...TOL, label: `param ${k} [${shapes[k]}] (seed ${seed})` }),
+    );
   });
   console.log(`adamw 5 steps, 4 tensors: max rel error ${worst.toExponential(2)}`);
   assert.equal(opt.stepCount, 5);
@@ -104,7 +137,8 @@ Deno.test("AdamW: state dict round trip resumes bit-identically", async () => {
   const seed = freshSeed();
   const shapes = [[33], [64, 65]];
   const init = shapes.map((s, k) => f32round(randn(s[0] * (s[1] ?? 1), seed + k)));
-  const grads = (step: number) => shapes.map((s, k) => f32round(randn(s[0] * (s[1] ?? 1), seed + 10 * step + k)));
+  const grads = (step: number) =>
+    shapes.map((s, k) => f32round(randn(s[0] * (s[1] ?? 1), seed + 10 * step + k)));
   const opts = { lr: 1e-2, weightDecay: 0.05, windowElements: 1024 };
   const a = init.map((x, k) => upload(x, shapes[k]));
   const optA = new AdamW(a, opts);

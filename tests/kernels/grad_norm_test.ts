@@ -5,7 +5,11 @@ import { assert, assertClose, f32round, freshSeed, gpuReady, randn, upload } fro
 
 await gpuReady;
 
-function withGrads(shapes: number[][], seed: number, nullAt = -1): { params: Tensor[]; grads: Float64Array[] } {
+function withGrads(
+  shapes: number[][],
+  seed: number,
+  nullAt = -1,
+): { params: Tensor[]; grads: Float64Array[] } {
   const grads: Float64Array[] = [];
   const params = shapes.map((s, k) => {
     const n = s.reduce((a, b) => a * b, 1);
@@ -26,7 +30,8 @@ function refNorm(grads: Float64Array[], pre = 1): number {
   return Math.sqrt(s);
 }
 
-const refCoef = (norm: number, maxNorm: number, pre = 1) => pre * Math.min(1, maxNorm / (norm + 1e-6));
+const refCoef = (norm: number, maxNorm: number, pre = 1) =>
+  pre * Math.min(1, maxNorm / (norm + 1e-6));
 
 function disposeAll(ts: Tensor[]): void {
   for (const t of ts) t.dispose();
@@ -39,11 +44,13 @@ const TOL = { rtol: 1e-5, atol: 1e-12 };
 Deno.test("clipGradNorm: global norm and coefficient vs float64 (odd shapes, skipped grad, windows)", async () => {
   const seed = freshSeed();
   let worst = 0;
-  for (const [shapes, windowElements] of [
-    [[[1]], undefined],
-    [[[7, 13], [1], [129, 257], [5]], undefined],
-    [[[129, 257], [3], [1000, 2049]], 8192], // many windows and several partials per window
-  ] as [number[][], number | undefined][]) {
+  for (
+    const [shapes, windowElements] of [
+      [[[1]], undefined],
+      [[[7, 13], [1], [129, 257], [5]], undefined],
+      [[[129, 257], [3], [1000, 2049]], 8192], // many windows and several partials per window
+    ] as [number[][], number | undefined][]
+  ) {
     const { params, grads } = withGrads(shapes, seed, shapes.length > 2 ? 1 : -1);
     const want = refNorm(grads);
     for (const maxNorm of [want / 3, want * 2, Infinity]) {
@@ -51,7 +58,10 @@ Deno.test("clipGradNorm: global norm and coefficient vs float64 (odd shapes, ski
       const [c, n] = await readAll([coef, norm]);
       const label = `[${shapes.map((s) => s.join("x"))}] maxNorm ${maxNorm} (seed ${seed})`;
       worst = Math.max(worst, assertClose(n, [want], { ...TOL, label: `norm ${label}` }));
-      worst = Math.max(worst, assertClose(c, [refCoef(want, maxNorm)], { ...TOL, label: `coef ${label}` }));
+      worst = Math.max(
+        worst,
+        assertClose(c, [refCoef(want, maxNorm)], { ...TOL, label: `coef ${label}` }),
+      );
       disposeAll([coef, norm]);
     }
     disposeAll(params);

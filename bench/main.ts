@@ -1,0 +1,136 @@
+/**
+ * `deno task bench`: run the registered benchmark sections, then print a table (or, with
+ * `--json`, one JSON object of figures). The PyTorch peer runs in the same invocation so the
+ * zerokit/PyTorch ratios compare numbers measured under the same machine load.
+ *
+ *   deno task bench [--json] [--quick] [--only matmul,torch,...]
+ *
+ * To add a section, write `bench/<name>_bench.ts` exporting a {@link BenchSection} (or a
+ * function returning figures) and add one line to `sections`. Figure names are stable keys
+ * (`<op>_<shape>_<unit>`); a figure `X` with a peer figure `torch_X` gets a ratio column
+ * and a `ratio_X` key.
+ *
+ * @module
+ */
+import { describeGpu, initGpu } from "../kernels/device.ts";
+import { matmulSection } from "./matmul_bench.ts";
+import { round, type BenchContext, type BenchSection } from "./util.ts";
+
+/** The PyTorch CPU peer: `python3 bench/torch_peer.py`, skipped with a note if absent. */
+const torchSection: BenchSection = {
+  description: "PyTorch CPU peer (bench/torch_peer.py)",
+  async run(ctx) {
+    const script = new URL("./torch_peer.py", import.meta.url).pathname;
+    let result: Deno.CommandOutput;
+    try {
+      result = await new Deno.Command("python3", {
+        args: [script, ...(ctx.quick ? ["--quick"] : [])],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    } catch (e) {
+      throw new Error(`python3 not runnable: ${(e as Error).message}`);
+    }
+    const text = new TextDecoder().decode(result.stdout).trim().split("\n").at(-1) ?? "";
+    if (!result.success || !text.startsWith("{")) {
+      const err = new TextDecoder().decode(result.stderr).trim().split("\n").at(-1);
+      throw new Error(`torch_peer.py failed: ${err}`);
+    }
+    const parsed = JSON.parse(text) as Record<string, number | string>;
+    if (typeof parsed.torch_skipped === "string") throw new Error(parsed.torch_skipped);
+    const figures: Record<string, number> = {};
+    for (const [k, v] of Object.entries(parsed)) {
+      if (typeof v === "number") figures[k] = v;
+      else ctx.log(`${k}: ${v}`);
+    }
+    return figures;
+  },
+};
+
+/** Reward-verifier throughput from bench/rewards_bench.ts, when that file is present. */
+const rewardsSection: BenchSection = {
+  description: "reward verifiers (bench/rewards_bench.ts)",
+  async run() {
+    const mod = await import("./rewards_bench.ts") as {
+      benchRewards?: () => Promise<Record<string, number>>;
+    };
+    if (typeof mod.benchRewards !== "function") {
+      throw new Error("rewards_bench.ts has no benchRewards()");
+    }
+    return await mod.benchRewards();
+  },
+};
+
+/** The registry, in run order. One line per section. */
+export const sections: Record<string, BenchSection> = {
+  matmul: matmulSection,
+  torch: torchSection,
+  rewards: rewardsSection,
+};
+
+interface Report {
+  device: string;
+  figures: Record<string, number>;
+  notes: string[];
+}
+
+export async function runBench(
+  names: string[],
+  quick: boolean,
+  log: (m: string) => void,
+): Promise<Report> {
+  const gpu = await initGpu();
+  const report: Report = { device: describeGpu(gpu).split("\n")[0], figures: {}, notes: [] };
+  const ctx: BenchContext = { quick, log };
+  for (const name of names) {
+    const section = sections[name];
+    log(`== ${name}: ${section.description}`);
+    try {
+      Object.assign(report.figures, await section.run(ctx));
+    } catch (e) {
+      const note = `${name} skipped: ${(e as Error).message.split("\n")[0]}`;
+      report.notes.push(note);
+      log(note);
+    }
+  }
+  for (const [key, value] of Object.entries(report.figures)) {
+    const peer = report.figures[`torch_${key}`];
+    if (!key.startsWith("torch_") && peer) report.figures[`ratio_${key}`] = round(value / peer);
+  }
+  return report;
+}
+
+function table(r: Report): string {
+  const f = r.figures;
+  const lines = [`device: ${r.device}`, ""];
+  const paired = Object.keys(f).filter((k) => !k.startsWith("torch_") && !k.startsWith("ratio_"));
+  const width = Math.max(24, ...paired.map((k) => k.length));
+  const cell = (x: number | undefined, w = 10) => (x === undefined ? "—" : String(x)).padStart(w);
+  lines.push(`${"figure".padEnd(width)} ${"zerokit".padStart(10)} ${"PyTorch".padStart(10)} ${"ratio".padStart(8)}`);
+  for (const k of paired) {
+    lines.push(`${k.padEnd(width)} ${cell(f[k])} ${cell(f[`torch_${k}`])} ${cell(f[`ratio_${k}`], 8)}`);
+  }
+  const torchOnly = Object.keys(f).filter((k) => k.startsWith("torch_") && !(k.slice(6) in f));
+  for (const k of torchOnly) lines.push(`${k.padEnd(width)} ${cell(undefined)} ${cell(f[k])}`);
+  for (const n of r.notes) lines.push(`note: ${n}`);
+  return lines.join("\n");
+}
+
+const USAGE = "usage: deno task bench [--json] [--quick] [--only section,...]\nsections: ";
+
+if (import.meta.main) {
+  const args = [...Deno.args];
+  const json = args.includes("--json");
+  const quick = args.includes("--quick");
+  const onlyAt = args.indexOf("--only");
+  const names = onlyAt >= 0 ? (args[onlyAt + 1] ?? "").split(",").filter(Boolean) : Object.keys(sections);
+  const unknown = names.filter((n) => !(n in sections));
+  if (args.includes("--help") || unknown.length > 0 || names.length === 0) {
+    if (unknown.length) console.error(`unknown section(s): ${unknown.join(", ")}`);
+    console.error(USAGE + Object.keys(sections).join(", "));
+    Deno.exit(args.includes("--help") ? 0 : 2);
+  }
+  const report = await runBench(names, quick, (m) => console.error(m));
+  if (json) console.log(JSON.stringify({ device: report.device, ...report.figures, notes: report.notes }));
+  else console.log(table(report));
+}

@@ -1,0 +1,86 @@
+/**
+ * Shared benchmark helpers: the section interface that `bench/main.ts` registers, and GPU
+ * timing that brackets batches of encoded dispatches with `sync()` (one submit + wait per
+ * batch, as a training step would), reporting the median of several batches after warm-up.
+ *
+ * @module
+ */
+import { sync } from "../kernels/runtime.ts";
+
+/** Options every section receives from the command line. */
+export interface BenchContext {
+  /** `--quick`: smaller sizes, fewer repetitions (CI smoke runs). */
+  quick: boolean;
+  /** Progress output; goes to stderr so `--json` output stays one clean object. */
+  log: (msg: string) => void;
+}
+
+/** One named group of measurements; `run` returns machine-readable figures. */
+export interface BenchSection {
+  /** What it measures, shown in the table header. */
+  description: string;
+  run: (ctx: BenchContext) => Promise<Record<string, number>>;
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface Timing {
+  /** Median milliseconds per call over the samples. */
+  ms: number;
+  /** Fastest sample (ms per call): the least disturbed by other processes. */
+  bestMs: number;
+  /** Calls per timed batch. */
+  batch: number;
+}
+
+/**
+ * Time `encode` (which only encodes GPU work): one warm-up call (pipeline compiles), then
+ * `samples` batches of `n` calls each followed by one `sync()`, with `n` chosen so a batch
+ * takes about `minMs`. Per-call time includes the batch's single submit+wait, amortised.
+ */
+export async function timeGpu(
+  encode: () => void,
+  { samples = 5, minMs = 250, maxBatch = 1000 } = {},
+): Promise<Timing> {
+  encode();
+  await sync();
+  let t0 = performance.now();
+  encode();
+  await sync();
+  const once = performance.now() - t0;
+  const n = Math.max(1, Math.min(maxBatch, Math.ceil(minMs / Math.max(once, 0.01))));
+  const per: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    t0 = performance.now();
+    for (let i = 0; i < n; i++) encode();
+    await sync();
+    per.push((performance.now() - t0) / n);
+  }
+  return { ms: median(per), bestMs: Math.min(...per), batch: n };
+}
+
+/** Time an async CPU-side action (e.g. a lone submit+wait) the same way. */
+export async function timeAsync(fn: () => Promise<void>, samples = 15): Promise<Timing> {
+  await fn();
+  const per: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = performance.now();
+    await fn();
+    per.push(performance.now() - t0);
+  }
+  return { ms: median(per), bestMs: Math.min(...per), batch: 1 };
+}
+
+/** GFLOP/s of `flops` done in `ms` milliseconds. */
+export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;
+
+/** Round for display and JSON (3 significant digits, at least 2 decimals below 10). */
+export function round(x: number): number {
+  if (!Number.isFinite(x) || x === 0) return x;
+  const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(x))));
+  return Number(x.toFixed(Math.min(digits, 6)));
+}

@@ -1,0 +1,257 @@
+import { launchStats } from "../../kernels/runtime.ts";
+import { matmul, type MatmulOptions, setMatmulBindingLimit } from "../../kernels/matmul.ts";
+import { readAll, tensor } from "../../kernels/tensor.ts";
+import {
+  assert,
+  assertClose,
+  download,
+  f32round,
+  gpuReady,
+  gradCheck,
+  randn,
+  rng,
+  upload,
+} from "../helpers.ts";
+
+await gpuReady;
+
+const COMBOS: MatmulOptions[] = [
+  { transA: false, transB: false },
+  { transA: false, transB: true },
+  { transA: true, transB: false },
+  { transA: true, transB: true },
+];
+const tag = (o: MatmulOptions) => `${o.transA ? "T" : "N"}${o.transB ? "T" : "N"}`;
+
+/** Storage shapes of op(A) [M, K] and op(B) [K, N] under the transpose flags. */
+function shapes(M: number, K: number, N: number, o: MatmulOptions, batch: number[] = []) {
+  return {
+    a: [...batch, ...(o.transA ? [K, M] : [M, K])],
+    b: [...batch, ...(o.transB ? [N, K] : [K, N])],
+  };
+}
+
+/**
+ * float64 reference of matmul(a, b, o): batch dims of equal shape, or one side 2-D (or of
+ * batch size 1) broadcast over the other's batch.
+ */
+function refMatmul(
+  a: ArrayLike<number>,
+  as: number[],
+  b: ArrayLike<number>,
+  bs: number[],
+  o: MatmulOptions,
+): Float64Array {
+  const [M, K] = o.transA ? [as.at(-1)!, as.at(-2)!] : [as.at(-2)!, as.at(-1)!];
+  const N = o.transB ? bs.at(-2)! : bs.at(-1)!;
+  const nA = as.slice(0, -2).reduce((x, y) => x * y, 1);
+  const nB = bs.slice(0, -2).reduce((x, y) => x * y, 1);
+  const batch = Math.max(nA, nB);
+  const out = new Float64Array(batch * M * N);
+  for (let z = 0; z < batch; z++) {
+    const oa = (nA === 1 ? 0 : z) * M * K;
+    const ob = (nB === 1 ? 0 : z) * K * N;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const x = a[oa + (o.transA ? k * M + m : m * K + k)];
+          const y = b[ob + (o.transB ? n * K + k : k * N + n)];
+          s += x * y;
+        }
+        out[(z * M + m) * N + n] = s;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * fp32 tolerance: each output sums K products in f32; for random normal data the rounding
+ * error grows like √K·2⁻²⁴·|a||b| (worst case K·2⁻²⁴), so atol = 1e-5·√K is ~100× the
+ * expected error while any indexing mistake (an O(1) error) still fails.
+ */
+const tol = (K: number) => ({ rtol: 1e-4, atol: 1e-5 * Math.sqrt(Math.max(K, 1)) });
+
+async function checkForward(
+  M: number,
+  K: number,
+  N: number,
+  o: MatmulOptions,
+  batchA: number[] = [],
+  batchB: number[] = [],
+): Promise<number> {
+  const sa = shapes(M, K, N, o, batchA).a;
+  const sb = shapes(M, K, N, o, batchB).b;
+  const a = f32round(randn(sa.reduce((x, y) => x * y, 1)));
+  const b = f32round(randn(sb.reduce((x, y) => x * y, 1)));
+  const ta = upload(a, sa);
+  const tb = upload(b, sb);
+  const c = matmul(ta, tb, o);
+  const batch = batchA.length >= batchB.length && batchA.reduce((x, y) => x * y, 1) > 1 ? batchA : batchB;
+  assert.deepEqual(c.shape, [...batch, M, N]);
+  const got = await download(c);
+  const label = `${tag(o)} [${sa}]·[${sb}]`;
+  const err = assertClose(got, refMatmul(a, sa, b, sb, o), { ...tol(K), label });
+  for (const t of [ta, tb, c]) t.dispose();
+  return err;
+}
+
+Deno.test("matmul: odd shapes, all transpose combos, vs float64 (scalar path)", async () => {
+  const errs: string[] = [];
+  for (const o of COMBOS) {
+    for (const [M, K, N] of [[1, 1, 1], [7, 13, 5], [129, 257, 65]]) {
+      errs.push(`${tag(o)} ${M}x${K}x${N}: ${(await checkForward(M, K, N, o)).toExponential(1)}`);
+    }
+  }
+  console.log("max rel err", errs.join(", "));
+});
+
+Deno.test("matmul: vec4 path with ragged tiles, all transpose combos", async () => {
+  // Multiples of 4 but not of the 16×16 / 128-column tiles; M = 132 uses the 16-row tile.
+  const errs: string[] = [];
+  for (const o of COMBOS) {
+    errs.push(`${tag(o)}: ${(await checkForward(36, 68, 40, o)).toExponential(1)}`);
+  }
+  errs.push(`NN 132: ${(await checkForward(132, 20, 136, COMBOS[0])).toExponential(1)}`);
+  errs.push(`TT 132: ${(await checkForward(132, 64, 36, COMBOS[3])).toExponential(1)}`);
+  console.log("max rel err", errs.join(", "));
+});
+
+Deno.test("matmul: batched, broadcast weight and broadcast left operand", async () => {
+  const errs = [
+    // same batch (attention-style [B, H, T, D] products)
+    await checkForward(9, 8, 12, COMBOS[1], [2, 3], [2, 3]),
+    await checkForward(7, 5, 6, COMBOS[2], [2, 3], [2, 3]),
+    // activations [B, T, H] × weight [H, N] and × weightᵀ [N, H] (flattened to one matmul)
+    await checkForward(5, 12, 8, COMBOS[0], [3], []),
+    await checkForward(5, 12, 8, COMBOS[1], [3], []),
+    await checkForward(6, 7, 9, COMBOS[3], [2], [1]), // transA: a batched product per batch
+    // 2-D left operand broadcast over a batched right operand
+    await checkForward(6, 8, 4, COMBOS[0], [], [3]),
+  ];
+  console.log("max rel err", errs.map((e) => e.toExponential(1)).join(", "));
+});
+
+Deno.test("matmul: 512×512×512 vs float64", async () => {
+  const n = 512;
+  console.log("max rel err", (await checkForward(n, n, n, COMBOS[0])).toExponential(2));
+});
+
+Deno.test("matmul: gradients of both operands, every transpose combo", async () => {
+  const errs: string[] = [];
+  for (const o of COMBOS) {
+    for (const [M, K, N] of [[3, 5, 2], [4, 8, 4]]) {
+      const s = shapes(M, K, N, o);
+      const r = await gradCheck(
+        (a, b) => matmul(a, b, o),
+        (a, b) => refMatmul(a, s.a, b, s.b, o),
+        [{ shape: s.a }, { shape: s.b }],
+        { label: `grad ${tag(o)} ${M}x${K}x${N}` },
+      );
+      errs.push(`${tag(o)} ${M}x${K}x${N}: ${Math.max(...r.grads).toExponential(1)}`);
+    }
+  }
+  console.log("max rel grad err", errs.join(", "));
+});
+
+Deno.test("matmul: gradients through batch broadcasting", async () => {
+  const cases: [number[], number[], MatmulOptions][] = [
+    [[2, 3, 4], [5, 4], { transB: true }], // Linear: x [B, T, H] · Wᵀ, dW over B·T rows
+    [[2, 3, 4], [4, 5], {}],
+    [[2, 4, 3], [4, 5], { transA: true }], // dW summed over the batch
+    [[3, 4], [2, 4, 5], {}], // broadcast left operand: dA summed over the batch
+    [[2, 3, 4], [2, 4, 2], {}],
+  ];
+  const errs: string[] = [];
+  for (const [sa, sb, o] of cases) {
+    const r = await gradCheck(
+      (a, b) => matmul(a, b, o),
+      (a, b) => refMatmul(a, sa, b, sb, o),
+      [{ shape: sa }, { shape: sb }],
+      { label: `grad [${sa}]·[${sb}] ${tag(o)}` },
+    );
+    errs.push(Math.max(...r.grads).toExponential(1));
+  }
+  console.log("max rel grad err", errs.join(", "));
+});
+
+Deno.test("matmul: windows under a small binding limit (M, N, K and batch chunks)", async () => {
+  setMatmulBindingLimit(16 * 1024); // 4096 floats per binding
+  try {
+    const errs: string[] = [];
+    for (const o of COMBOS) {
+      // Each operand is 2–3× the limit, so A, B and C are all tiled; K chunks accumulate.
+      const before = launchStats().dispatches;
+      errs.push(`${tag(o)}: ${(await checkForward(68, 160, 132, o)).toExponential(1)}`);
+      assert.ok(launchStats().dispatches - before > 2, "expected several windowed dispatches");
+      errs.push(`${tag(o)} ragged: ${(await checkForward(67, 161, 130, o)).toExponential(1)}`);
+    }
+    // A batch that only fits a few matrices at a time.
+    errs.push(`batch: ${(await checkForward(16, 20, 24, COMBOS[1], [12], [12])).toExponential(1)}`);
+    console.log("max rel err", errs.join(", "));
+  } finally {
+    setMatmulBindingLimit(undefined);
+  }
+});
+
+Deno.test("matmul: transB weight beyond the 128 MiB binding cap (LM-head shape)", async () => {
+  const [M, K, N] = [3, 64, 600_000]; // weight [N, K] = 153.6 MB
+  const r = rng(1234);
+  const w = new Float32Array(N * K);
+  for (let i = 0; i < w.length; i++) w[i] = r() - 0.5;
+  const x = Float32Array.from(randn(M * K));
+  const tw = tensor(w, [N, K]);
+  const tx = tensor(x, [M, K]);
+  const before = launchStats().dispatches;
+  const y = matmul(tx, tw, { transB: true });
+  assert.ok(launchStats().dispatches - before >= 2, "expected the weight to be split into windows");
+  const got = await y.read();
+  // float64 reference on a sample of outputs, including both sides of each window edge.
+  const cols = [0, 1, N - 1, N - 2, 524_287, 524_288, 524_289];
+  for (let i = 0; i < 400; i++) cols.push(Math.floor(r() * N));
+  const want: number[] = [];
+  const have: number[] = [];
+  for (const n of cols) {
+    for (let m = 0; m < M; m++) {
+      let s = 0;
+      for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
+      want.push(s);
+      have.push(got[m * N + n]);
+    }
+  }
+  const err = assertClose(have, want, { ...tol(K), label: "windowed LM head" });
+  console.log("max rel err", err.toExponential(2));
+  for (const t of [tw, tx, y]) t.dispose();
+});
+
+Deno.test("matmul: same inputs give bit-identical outputs", async () => {
+  for (const [M, K, N, o] of [[70, 64, 36, COMBOS[0]], [33, 47, 29, COMBOS[3]]] as const) {
+    const s = shapes(M, K, N, o);
+    const ta = upload(randn(M * K), s.a);
+    const tb = upload(randn(K * N), s.b);
+    const [x, y] = await readAll([matmul(ta, tb, o), matmul(ta, tb, o)]);
+    assert.deepEqual(new Uint32Array(x.buffer), new Uint32Array(y.buffer));
+    ta.dispose();
+    tb.dispose();
+  }
+  setMatmulBindingLimit(16 * 1024); // the K-accumulating windowed path too
+  try {
+    const ta = upload(randn(40 * 300), [40, 300]);
+    const tb = upload(randn(300 * 20), [300, 20]);
+    const [x, y] = await readAll([matmul(ta, tb), matmul(ta, tb)]);
+    assert.deepEqual(new Uint32Array(x.buffer), new Uint32Array(y.buffer));
+  } finally {
+    setMatmulBindingLimit(undefined);
+  }
+});
+
+Deno.test("matmul: shape errors name both operands", () => {
+  const a = upload(randn(6), [2, 3]);
+  const b = upload(randn(8), [4, 2]);
+  assert.throws(() => matmul(a, b), /inner sizes differ.*\[2,3\].*\[4,2\]/);
+  const c = upload(randn(24), [2, 3, 4]);
+  const d = upload(randn(36), [3, 4, 3]);
+  assert.throws(() => matmul(c, d), /batch shapes/);
+  for (const t of [a, b, c, d]) t.dispose();
+});
