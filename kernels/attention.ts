@@ -155,7 +155,7 @@ function attentionBackward(
   const { B, T, Hq, Hkv, D } = shapes(q, k, v);
   const d4 = D / 4;
   const dq = empty(q.shape);
-  const di = empty([B, T, Hq]);
+  const ld = empty([B, T, Hq, 2]);
   const common = [u32(B), u32(T), u32(Hq), u32(Hkv), f32(scale * Math.LOG2E), u32(mask ? 1 : 0)];
   const qRows = ROWS.dq(d4);
   const qLanes = Math.ceil(T / qRows) * B * Hq;
@@ -163,7 +163,7 @@ function attentionBackward(
     params: [...common, u32(qLanes), f32(scale)],
     bindings: [
       q.binding(), k.binding(), v.binding(), optional(mask), out.binding(), g.binding(), lse.binding(),
-      dq.binding(), di.binding(),
+      dq.binding(), ld.binding(),
     ],
     workgroups: grid(Math.ceil(qLanes / wg())),
     overrides: { WG: wg(), ROWS: qRows, D4: d4 },
@@ -175,13 +175,13 @@ function attentionBackward(
   if (!Deno.env.get("SKIP_DKV")) launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
     params: [...common, u32(kLanes), f32(scale)],
     bindings: [
-      q.binding(), k.binding(), v.binding(), optional(mask), g.binding(), lse.binding(), di.binding(),
+      q.binding(), k.binding(), v.binding(), optional(mask), g.binding(), ld.binding(),
       dk.binding(), dv.binding(),
     ],
     workgroups: grid(Math.ceil(kLanes / wg())),
     overrides: { WG: wg(), ROWS: kRows, D4: d4 },
   });
-  di.dispose();
+  ld.dispose();
   return [dq, dk, dv];
 }
 

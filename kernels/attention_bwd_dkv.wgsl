@@ -4,16 +4,16 @@
 //   p_ij  = exp2(scale2 · q_i·k_j − lse_i)   (0 unless i ≥ j and key j is not padding)
 //   dv_j  = Σ_h Σ_i p_ij dO_i
 //   dk_j  = scale · Σ_h Σ_i p_ij (dO_i·v_j − D_i) q_i
-// with D_i = rowsum(dO_i ⊙ O_i) from attention_bwd_dq.wgsl, which must run first.
+// with (lse_i, D_i = rowsum(dO_i ⊙ O_i)) packed by attention_bwd_dq.wgsl, which runs first.
 //
 // Unrolled template (`$r` < ROWS key rows, `$i` < D4 vec4s of the head; see attention.ts
 // unroll()). Invocation g = block · B·Hkv + (b · Hkv + hk) owns keys block·ROWS … +ROWS−1 of
 // kv head hk, keeps their k, v, dk, dv in registers and streams the group's query rows
-// i ≥ first key (q, dO, lse, D).
+// i ≥ first key (q, dO and the packed lse, D).
 //
 // bindings: 0 params, 1 q [B,T,Hq,D], 2 k [B,T,Hkv,D], 3 v [B,T,Hkv,D], 4 mask [B,T] (bits;
-//           dummy when hasMask = 0), 5 dO [B,T,Hq,D], 6 lse [B,T,Hq], 7 di [B,T,Hq],
-//           8 dk [B,T,Hkv,D] (out), 9 dv [B,T,Hkv,D] (out).
+//           dummy when hasMask = 0), 5 dO [B,T,Hq,D], 6 ld [B,T,Hq] vec2 (lse, D),
+//           7 dk [B,T,Hkv,D] (out), 8 dv [B,T,Hkv,D] (out).
 // dispatch: ceil(ceil(T / ROWS) · B · Hkv / WG) workgroups, folded by runtime.grid().
 
 struct Params {
@@ -34,10 +34,9 @@ override D4: u32 = 16u;
 @group(0) @binding(3) var<storage, read> v: array<vec4f>;
 @group(0) @binding(4) var<storage, read> mask: array<u32>;
 @group(0) @binding(5) var<storage, read> dout: array<vec4f>;
-@group(0) @binding(6) var<storage, read> lse: array<f32>;
-@group(0) @binding(7) var<storage, read> di: array<f32>;
-@group(0) @binding(8) var<storage, read_write> dk: array<vec4f>;
-@group(0) @binding(9) var<storage, read_write> dv: array<vec4f>;
+@group(0) @binding(6) var<storage, read> ld: array<vec2f>;
+@group(0) @binding(7) var<storage, read_write> dk: array<vec4f>;
+@group(0) @binding(8) var<storage, read_write> dv: array<vec4f>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -64,12 +63,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let qo = ro * D4;
       let q$i = q[qo + $iu];
       let do$i = dout[qo + $iu];
-      let lsei = lse[ro];
-      let dii = di[ro];
+      let lsed = ld[ro];
       var sc$r = 0.0; var dp$r = 0.0;
       sc$r += dot(q$i, k$r_$i); dp$r += dot(do$i, v$r_$i);
-      let pr$r = select(0.0, exp2(sc$r - lsei), kk$r && key0 + $ru <= i);
-      let ds$r = pr$r * (dp$r - dii);
+      let pr$r = select(0.0, exp2(sc$r - lsed.x), kk$r && key0 + $ru <= i);
+      let ds$r = pr$r * (dp$r - lsed.y);
       dv$r_$i += pr$r * do$i;
       dk$r_$i += ds$r * q$i;
     }

@@ -1,4 +1,5 @@
-// Attention backward, part 1: dq, and D_i = rowsum(dO ⊙ O) for part 2 (attention_bwd_dkv).
+// Attention backward, part 1: dq, and (lse_i, D_i = rowsum(dO ⊙ O)) for part 2
+// (attention_bwd_dkv), packed so that part 2 fetches both with one load.
 //
 // Flash-attention-2 style: P is recomputed from q, k and the forward's logsumexp, never stored.
 //   p_ij  = exp2(scale2 · q_i·k_j − lse_i)       (0 for masked / future keys)
@@ -11,7 +12,7 @@
 //
 // bindings: 0 params, 1 q [B,T,Hq,D], 2 k [B,T,Hkv,D], 3 v [B,T,Hkv,D], 4 mask [B,T] (bits;
 //           dummy when hasMask = 0), 5 o (forward output) [B,T,Hq,D], 6 dO [B,T,Hq,D],
-//           7 lse [B,T,Hq], 8 dq [B,T,Hq,D] (out), 9 di [B,T,Hq] (out).
+//           7 lse [B,T,Hq], 8 dq [B,T,Hq,D] (out), 9 ld [B,T,Hq] vec2 (lse, D) (out).
 // dispatch: ceil(ceil(T / ROWS) · B · Hq / WG) workgroups, folded by runtime.grid().
 
 struct Params {
@@ -35,7 +36,7 @@ override D4: u32 = 16u;
 @group(0) @binding(6) var<storage, read> dout: array<vec4f>;
 @group(0) @binding(7) var<storage, read> lse: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dq: array<vec4f>;
-@group(0) @binding(9) var<storage, read_write> di: array<f32>;
+@group(0) @binding(9) var<storage, read_write> ld: array<vec2f>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -70,5 +71,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 
   let st$r = live && row0 + $ru < p.T;
   if (st$r) { dq[qo$r + $iu] = dq$r_$i * p.scale; }
-  if (st$r) { di[(b * p.T + t$r) * p.Hq + h] = di$r; }
+  if (st$r) { ld[(b * p.T + t$r) * p.Hq + h] = vec2f(lse$r, di$r); }
 }

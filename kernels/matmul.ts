@@ -38,10 +38,10 @@ const TILE_N = 16 * WX;
  * compiles for seconds for a gain on shapes real models rarely have.
  */
 function tileFor(m: number, vec4: boolean, transA: boolean): { tm: number; wy: number } {
-  if (m >= 64 && vec4) return { tm: 16, wy: 4 };
-  if (m >= 16) return { tm: 4, wy: 4 };
-  const tm = m <= 1 && !(vec4 && transA) ? 1 : m <= 2 && !(vec4 && transA) ? 2 : 4;
-  return { tm, wy: 1 };
+  if (vec4 && m >= 16) return { tm: 16, wy: m >= 64 ? 4 : m >= 32 ? 2 : 1 };
+  if (!vec4 && m >= 16) return { tm: 4, wy: 4 };
+  const fits = [1, 2, 4, 8, 16].filter((t) => t >= m && (vec4 ? !transA || t >= 4 : t <= 4));
+  return { tm: fits[0] ?? 4, wy: 1 };
 }
 
 export interface MatmulOptions {

@@ -33,6 +33,11 @@ export interface GenerateOptions {
   stopStrings?: string[];
   /** Needed for stop strings and for `text` in the result. */
   decode?: (ids: number[]) => string;
+  /**
+   * Per-sequence sampler stream ids (default 0 … B−1): a sequence's draws depend on its id,
+   * the seed and the step, not on its row in the batch.
+   */
+  seqIds?: number[];
   /** Decode steps between readbacks that check for EOS / stop strings. Default 16. */
   checkEvery?: number;
 }
@@ -79,6 +84,7 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
     topK: opts.topK,
     topP: opts.topP,
     seed: opts.seed ?? 0,
+    seqIds: opts.seqIds ?? prompts.map((_, b) => b),
   };
 
   return await noGrad(async () => {
@@ -96,7 +102,7 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
           positions: tensor(positions, [B, P]),
           keyMask: tensor(promptMask, [B, P]),
           idsCpu: ids,
-        });
+        }, maskT);
         return keep(pick(logits, sampling, 0, outIds, outLogprobs));
       });
       let checked = 0;
@@ -150,7 +156,7 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
 /** Sample from logits [B, V] and store ids/logprobs at row `s` of the output buffers. */
 function pick(
   logits: Tensor,
-  sampling: { temperature: number; topK?: number; topP?: number; seed: number },
+  sampling: { temperature: number; topK?: number; topP?: number; seed: number; seqIds: number[] },
   s: number,
   outIds: Tensor,
   outLogprobs: Tensor,

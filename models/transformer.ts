@@ -9,16 +9,18 @@
  *
  * @module
  */
-import { attention } from "../kernels/attention.ts";
+import { attention, attentionDecode } from "../kernels/attention.ts";
+import { writeKV } from "../kernels/kv_cache.ts";
 import { add } from "../kernels/elementwise.ts";
 import { embedding } from "../kernels/embedding.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { addRmsNorm, rmsNorm } from "../kernels/rmsnorm.ts";
 import { ropeQK } from "../kernels/rope.ts";
 import { swiglu } from "../kernels/activations.ts";
-import { keep, type Tensor, tensor } from "../kernels/tensor.ts";
+import { copyInto, empty, keep, type Tensor, tensor } from "../kernels/tensor.ts";
 import { expectedTensorShapes, type ModelConfig } from "./hf_config.ts";
 import { initialValues, seededUniform } from "./init.ts";
+import type { KVCache } from "./kv_cache.ts";
 
 /** Inputs of one forward over whole sequences. */
 export interface SequenceBatch {
@@ -30,6 +32,15 @@ export interface SequenceBatch {
   keyMask?: Tensor;
   /** The ids on the CPU, when known: the embedding's backward groups rows with them. */
   idsCpu?: Int32Array;
+}
+
+/** Where a cached forward writes and what it may attend to. */
+export interface CachedStep {
+  cache: KVCache;
+  /** First cache slot written by this forward. */
+  slot: number;
+  /** 1 for valid cache slots, 0 for pads, f32 [B, maxT]. */
+  cacheMask: Tensor;
 }
 
 export class Transformer {
@@ -85,8 +96,12 @@ export class Transformer {
     return withBias ? add(y, this.#p(`${name}.bias`)) : y;
   }
 
-  /** Self-attention of normed inputs x [B, T, H] → the attention output projection [B, T, H]. */
-  attentionBlock(l: number, x: Tensor, batch: SequenceBatch): Tensor {
+  /**
+   * Self-attention of normed inputs x [B, T, H] → the output projection [B, T, H]. With a
+   * cache, k and v are also written at slots `slot … slot+T−1`; a one-token step (T = 1,
+   * slot > 0) attends over the cache through `cacheMask` [B, maxT].
+   */
+  attentionBlock(l: number, x: Tensor, batch: SequenceBatch, cached?: CachedStep): Tensor {
     const { cfg } = this;
     const [B, T] = [x.shape[0], x.shape[1]];
     const p = `model.layers.${l}.self_attn`;
@@ -94,7 +109,17 @@ export class Transformer {
     const k = this.#linear(x, `${p}.k_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
     const v = this.#linear(x, `${p}.v_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
     const [qr, kr] = ropeQK(q, k, batch.positions, { theta: cfg.ropeTheta, headDim: cfg.headDim });
-    const a = attention(qr, kr, v, { keyMask: batch.keyMask }).reshape([B, T, cfg.numHeads * cfg.headDim]);
+    let a: Tensor;
+    if (cached) {
+      const layer = cached.cache.layers[l];
+      writeKV(layer, kr, v, cached.slot);
+      a = cached.slot === 0
+        ? attention(qr, kr, v, { keyMask: batch.keyMask })
+        : attentionDecode(qr, layer.k, layer.v, { length: cached.slot + T, keyMask: cached.cacheMask });
+    } else {
+      a = attention(qr, kr, v, { keyMask: batch.keyMask });
+    }
+    a = a.reshape([B, T, cfg.numHeads * cfg.headDim]);
     return this.#linear(a, `${p}.o_proj`, cfg.attentionOutputBias);
   }
 
@@ -110,12 +135,12 @@ export class Transformer {
    * The trunk: final-normed hidden states [B, T, H]. Every residual add is fused with the
    * RMSNorm that follows it (the next sublayer's, or the final norm).
    */
-  hidden(batch: SequenceBatch): Tensor {
+  hidden(batch: SequenceBatch, cached?: CachedStep): Tensor {
     const { cfg } = this;
     let h = embedding(this.#p("model.embed_tokens.weight"), batch.ids, { cpuIds: batch.idsCpu });
     let x = rmsNorm(h, this.#p("model.layers.0.input_layernorm.weight"), cfg.rmsNormEps);
     for (let l = 0; l < cfg.numLayers; l++) {
-      const o = this.attentionBlock(l, x, batch);
+      const o = this.attentionBlock(l, x, batch, cached);
       const post = this.#p(`model.layers.${l}.post_attention_layernorm.weight`);
       [h, x] = addRmsNorm(h, o, post, cfg.rmsNormEps);
       const m = this.mlp(l, x);
@@ -138,5 +163,28 @@ export class Transformer {
   /** Logits [B, T, V] of a batch of whole sequences. */
   forward(batch: SequenceBatch): Tensor {
     return this.logits(this.hidden(batch));
+  }
+
+  /**
+   * Prefill: run left-padded prompts [B, P], writing cache slots 0 … P−1, and return the
+   * logits of each prompt's last position [B, V].
+   */
+  prefill(cache: KVCache, batch: SequenceBatch, cacheMask: Tensor): Tensor {
+    const [B, P] = batch.ids.shape;
+    const h = this.hidden(batch, { cache, slot: 0, cacheMask });
+    const H = this.cfg.hiddenSize;
+    const last = empty([B, H]);
+    for (let b = 0; b < B; b++) copyInto(h, last, (b * P + P - 1) * H, b * H, H);
+    return this.logits(last);
+  }
+
+  /**
+   * One decode step: ids and positions [B, 1] at cache slot `slot` (the same for every
+   * sequence) → logits [B, V].
+   */
+  decodeStep(cache: KVCache, ids: Tensor, positions: Tensor, cacheMask: Tensor, slot: number): Tensor {
+    const B = ids.shape[0];
+    const h = this.hidden({ ids, positions }, { cache, slot, cacheMask });
+    return this.logits(h.reshape([B, this.cfg.hiddenSize]));
   }
 }

@@ -120,12 +120,46 @@ export function parseAnswer(s: string, percent = false): Answer {
   }
   // "or" separates alternatives only here, in parsing: a prediction that hedges with "or"
   // against a gold without one was already rejected (see `equal.ts`).
+  const system = solutionGroups(s, percent);
+  if (system) return system;
   const list = splitTop(s, /^(?:,\s*(?:and|or)\s+|,|;|\s+and\s+|\s*\bor\b\s*)/);
   if (list.parts.length > 1) {
     if (list.parts.some((p) => !p)) return text(s);
-    return { kind: "list", items: flatten(list.parts.map((p) => parseItem(p, percent))) };
+    const items = flatten(list.parts.map((p) => parseItem(p, percent)));
+    // `x < -2 \text{ or } x > 3` is one set, the union of its inequalities.
+    if (list.seps.every((sep) => /or/.test(sep)) && items.every(isInequality)) {
+      return { kind: "union", parts: items };
+    }
+    return { kind: "list", items };
   }
   return parseItem(s, percent);
+}
+
+/** An inequality between expressions (`x > 3`, `1 \le |z| \le 2`). */
+export function isInequality(a: Answer): boolean {
+  return a.kind === "relation" && a.ops.every((o) => o !== "=" && o !== "≈" && o !== "!=");
+}
+
+/**
+ * `p=5, q=2; p=7, q=2`: solutions of a system, one group per solution, each a list of
+ * `name = value`. Read as the tuples `(5, 2), (7, 2)`, in the order the names are given.
+ */
+function solutionGroups(s: string, percent: boolean): Answer | null {
+  const groups = splitTop(s, /^;/).parts;
+  if (groups.length < 2) return null;
+  const tuples: Answer[] = [];
+  for (const group of groups) {
+    const parts = splitTop(group, /^,/).parts;
+    if (parts.length < 2) return null;
+    const values: Answer[] = [];
+    for (const part of parts) {
+      const rel = splitTop(part, /^=(?![<>])/);
+      if (rel.parts.length !== 2 || !/^[A-Za-z](?:_\{?\w+\}?)?$/.test(rel.parts[0])) return null;
+      values.push(parseItem(rel.parts[1], percent));
+    }
+    tuples.push({ kind: "tuple", items: values });
+  }
+  return { kind: "list", items: tuples };
 }
 
 /** `a \pm b` parses to a two-item list; inside a list or set its items join the parent. */
@@ -157,6 +191,14 @@ function parseItem(s: string, percent: boolean): Answer {
   const rel = splitTop(s, REL_RE);
   if (rel.parts.length > 1) return relation(rel.parts, rel.seps, percent);
 
+  const system = /^\\begin\{(cases|aligned|align\*?|gathered|gather\*?)\}([\s\S]*)\\end\{\1\}$/
+    .exec(s);
+  if (system && !/\\end\{/.test(system[2])) {
+    // A system written as cases is the list of its rows (alignment marks dropped).
+    const rows = splitTop(system[2].trim().replace(/\\\\\s*$/, ""), /^\\\\/).parts;
+    const items = rows.filter((r) => r).map((r) => parseItem(r.replace(/&/g, " "), percent));
+    return items.length === 1 ? items[0] : { kind: "list", items };
+  }
   const env = /^\\begin\{([pbBV]?matrix|array)\}([\s\S]*)\\end\{\1\}$/.exec(s);
   // Only when one environment spans the whole answer: `A + B` is arithmetic, parsed below.
   if (env && !/\\end\{/.test(env[2])) {

@@ -9,14 +9,14 @@
  * @module
  */
 
-import { type Answer, parseAnswer } from "./answer.ts";
+import { type Answer, isInequality, parseAnswer } from "./answer.ts";
 import { Deadline, LimitError, LIMITS } from "./limits.ts";
 import { goldAnswer, normalizeAnswer } from "./normalize.ts";
 import { type MathOptions, withDefaults } from "./options.ts";
 import { close, matrixValue } from "./cas.ts";
 import { type Context, exprEqual, hasInfinity, valueOf } from "./equal_values.ts";
 import type { Expr } from "./latex_parser.ts";
-import { claim, relationEqual, toInterval } from "./equal_relations.ts";
+import { claim, intervalSet, relationEqual, toInterval } from "./equal_relations.ts";
 
 /** The outcome of a comparison, with the reason a person auditing it would want. */
 export interface Verdict {
@@ -62,14 +62,17 @@ export function compareAnswers(
     const g = normalizeAnswer(goldAnswer(String(gold).slice(0, LIMITS.maxAnswerChars * 4)), n);
     if (!p.text) return { equal: false, reason: "empty answer" };
     if (!g.text) return { equal: false, reason: "empty gold" };
-    if (HEDGE.test(p.text) && !HEDGE.test(g.text)) {
+    const gp = parsed(g.text, g.percent);
+    if (HEDGE.test(p.text) && !HEDGE.test(g.text) && !multiValued(gp)) {
+      // "1 or 2" against one value is a hedge. Against a list of solutions, or a set such as
+      // `(-\infty,-2)\cup(3,\infty)`, "or" joins the parts of one answer; the parts must then
+      // match the gold's exactly, so nothing extra can ride along.
       return { equal: false, reason: "hedged answer (or)" };
     }
     if (p.text.replace(/\s/g, "") === g.text.replace(/\s/g, "") && p.percent === g.percent) {
       return { equal: true, reason: "identical after normalization" };
     }
     const ctx: Context = { opts, deadline: new Deadline(LIMITS.budgetMs), why: "" };
-    const gp = parsed(g.text, g.percent);
     if (gp.kind === "choice") {
       // `(B) 42 km`, `B. 42`: for a multiple-choice gold the leading letter is the claim.
       const lead = /^\(([A-Za-z])\)(?:\s|$)|^([A-Z])[.:)](?:\s|$)/.exec(p.text);
@@ -86,6 +89,12 @@ export function compareAnswers(
       reason: e instanceof LimitError ? e.message : `error: ${String(e).slice(0, 80)}`,
     };
   }
+}
+
+/** Does a gold ask for several values or a set (a list, set, union or inequality)? */
+function multiValued(g: Answer): boolean {
+  return (g.kind === "list" || g.kind === "set") && g.items.length > 1 ||
+    g.kind === "union" || g.kind === "interval" || isInequality(g);
 }
 
 /** Is `pred` the same answer as `gold`? See {@link compareAnswers}. */
@@ -127,8 +136,11 @@ export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
       ctx.why = p.kind === "list" ? "a list where one value is asked" : `${p.kind} vs value`;
       return false;
     }
-    case "relation":
+    case "relation": {
+      const gs = isInequality(g) && !toInterval(g, ctx) ? intervalSet(g, ctx) : null;
+      if (gs) return sameIntervals(intervalSet(p, ctx), gs, ctx);
       return relationEqual(p, g, ctx, answersEqual);
+    }
     case "interval": {
       const pi = p.kind === "tuple" && p.items.length === 2 && !g.loClosed && !g.hiClosed
         ? {
@@ -139,10 +151,14 @@ export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
           hiClosed: false,
         }
         : toInterval(p, ctx);
-      return !!pi && intervalsEqual(pi, g, ctx);
+      if (pi) return intervalsEqual(pi, g, ctx);
+      return sameIntervals(intervalSet(p, ctx), [g], ctx);
     }
-    case "union":
+    case "union": {
+      const gs = intervalSet(g, ctx);
+      if (gs) return sameIntervals(intervalSet(p, ctx), gs, ctx);
       return p.kind === "union" && unordered(p.parts, g.parts, ctx);
+    }
     case "tuple": {
       // `(0, 1)` may be an open interval: `0 < x < 1` and `(0,1)` then agree.
       const pi = g.items.length === 2 ? toInterval(p, ctx) : null;
@@ -248,6 +264,17 @@ function unordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
 }
 
 type Interval = Extract<Answer, { kind: "interval" }>;
+
+/** The same union of intervals, in any order (both sides already as interval lists). */
+function sameIntervals(ps: Interval[] | null, gs: Interval[], ctx: Context): boolean {
+  if (!ps || ps.length !== gs.length) return false;
+  const used = new Array(ps.length).fill(false);
+  return gs.every((g) => {
+    const i = ps.findIndex((p, j) => !used[j] && intervalsEqual(p, g, ctx));
+    if (i >= 0) used[i] = true;
+    return i >= 0;
+  });
+}
 
 function intervalsEqual(p: Interval, g: Interval, ctx: Context): boolean {
   // Closedness matters only at finite ends: `[2, \infty]` is sloppy, not a different set.

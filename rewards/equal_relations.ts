@@ -149,12 +149,14 @@ export function toInterval(a: Answer, ctx: Context): Interval | null {
   if (a.kind === "interval") return a;
   if (a.kind !== "relation" || !a.ops.every((o) => INEQUALITY.includes(o))) return null;
   const [s0, s1, s2] = a.sides;
+  // `|x| < 3` bounds x on both sides: it is not the ray `x < 3` (see `absoluteSet`).
+  const bare = (x: Answer) => isName(x) && !(x.kind === "expr" && x.expr.t === "fn");
   if (a.sides.length === 2) {
-    if (isName(s0) && isConstant(s1)) return ray(a.ops[0], s1);
-    if (isConstant(s0) && isName(s1)) return ray(FLIP[a.ops[0]], s0);
+    if (bare(s0) && isConstant(s1)) return ray(a.ops[0], s1);
+    if (isConstant(s0) && bare(s1)) return ray(FLIP[a.ops[0]], s0);
     return linear(s0, a.ops[0], s1, ctx);
   }
-  if (a.sides.length === 3 && isConstant(s0) && isName(s1) && isConstant(s2)) {
+  if (a.sides.length === 3 && isConstant(s0) && bare(s1) && isConstant(s2)) {
     const up = a.ops.every((o) => o[0] === "<");
     const down = a.ops.every((o) => o[0] === ">");
     if (!up && !down) return null;
@@ -181,4 +183,104 @@ function linear(l: Answer, op: RelOp, r: Answer, ctx: Context): Interval | null 
   const root = constant(-f0 / slope);
   // f < 0 with a positive slope is x < root; a negative slope flips the direction.
   return ray(slope > 0 ? op : FLIP[op], root);
+}
+
+/**
+ * The set an answer denotes as a union of intervals, when it denotes one: an interval, a
+ * union (`(-\infty,-2)\cup(3,\infty)`, `x<-2 \text{ or } x>3`), an inequality, or an
+ * inequality of an absolute value (`|x-3| < 2`, `|x| \ge 1`, `1 \le |z| \le 2`).
+ */
+export function intervalSet(a: Answer, ctx: Context): Interval[] | null {
+  if (a.kind === "union") {
+    const out: Interval[] = [];
+    for (const part of a.parts) {
+      const set = intervalSet(part, ctx);
+      if (!set) return null;
+      out.push(...set);
+    }
+    return out;
+  }
+  const one = toInterval(a, ctx);
+  if (one) return [one];
+  return a.kind === "relation" ? absoluteSet(a, ctx) : null;
+}
+
+/** `x ↦ m x + b` of an expression linear in its one variable, or null. */
+function affine(e: ExprAnswer, ctx: Context): { m: number; b: number } | null {
+  if (e.vars.length !== 1) return null;
+  ctx.deadline.check();
+  const f = compiledExpr(e.expr);
+  const at = (x: number) => f({ [varId(e.vars[0])]: x }).re;
+  const [f0, f1, f2] = [at(0), at(1), at(2)];
+  const m = f1 - f0;
+  if (![f0, f1, f2].every(Number.isFinite) || Math.abs(m) < 1e-12) return null;
+  if (Math.abs(f2 - f1 - m) > 1e-9 * Math.max(1, Math.abs(m))) return null;
+  return { m, b: f0 };
+}
+
+/** The number a constant side evaluates to, or null. */
+function numberOf(a: Answer): number | null {
+  if (!isConstant(a)) return null;
+  const v = compiledExpr(a.expr)({});
+  return v.im === 0 && Number.isFinite(v.re) ? v.re : null;
+}
+
+/** `|L|` with `L` affine in one variable: the inside, or null. */
+function absInside(a: Answer): ExprAnswer | null {
+  if (a.kind !== "expr" || a.expr.t !== "fn" || a.expr.name !== "abs") return null;
+  return { kind: "expr", expr: a.expr.args[0], vars: a.vars, percent: false };
+}
+
+/**
+ * `{x : lo ⋖ |L(x)| ⋖ hi}` as intervals of x, for `|L| < c`, `|L| \ge c`, `c > |L|` and
+ * `c_1 \le |L| \le c_2` (⋖ is < or ≤; an absent bound is 0 from below or ∞ from above).
+ */
+function absoluteSet(r: Relation, ctx: Context): Interval[] | null {
+  let lo = 0;
+  let loClosed = true;
+  let hi = Infinity;
+  let hiClosed = false;
+  let inside: ExprAnswer | null = null;
+  const sides = r.sides;
+  const ops = r.ops;
+  if (sides.length === 2) {
+    const [left, right] = absInside(sides[0]) ? [sides[0], sides[1]] : [sides[1], sides[0]];
+    const op = absInside(sides[0]) ? ops[0] : FLIP[ops[0]];
+    inside = absInside(left);
+    const c = numberOf(right);
+    if (!inside || c === null) return null;
+    if (op === "<" || op === "<=") [hi, hiClosed] = [c, op === "<="];
+    else if (op === ">" || op === ">=") [lo, loClosed] = [c, op === ">="];
+    else return null;
+  } else if (sides.length === 3) {
+    inside = absInside(sides[1]);
+    const up = ops.every((o) => o[0] === "<");
+    const down = ops.every((o) => o[0] === ">");
+    const a = numberOf(sides[0]);
+    const b = numberOf(sides[2]);
+    if (!inside || a === null || b === null || (!up && !down)) return null;
+    const [l, h] = up ? [a, b] : [b, a];
+    const [lop, hop] = up ? ops : [ops[1], ops[0]];
+    [lo, loClosed, hi, hiClosed] = [l, lop.endsWith("="), h, hop.endsWith("=")];
+  } else {
+    return null;
+  }
+  const f = affine(inside, ctx);
+  if (!f || hi < lo || (hi === lo && !(loClosed && hiClosed))) return null;
+  // Values of L: [-hi, -lo] ∪ [lo, hi] (one piece when lo ≤ 0); then solve L = m x + b.
+  const pieces: [number, boolean, number, boolean][] = lo < 0 || (lo === 0 && loClosed)
+    ? [[-hi, hiClosed, hi, hiClosed]]
+    : [[-hi, hiClosed, -lo, loClosed], [lo, loClosed, hi, hiClosed]];
+  const x = (v: number) => (v - f.b) / f.m;
+  return pieces.map(([a, ac, b, bc]) => {
+    let [p, pc, q, qc] = [x(a), ac, x(b), bc];
+    if (p > q) [p, pc, q, qc] = [q, qc, p, pc];
+    return {
+      kind: "interval",
+      lo: Number.isFinite(p) ? constant(p) : NEG_INF,
+      hi: Number.isFinite(q) ? constant(q) : INF,
+      loClosed: Number.isFinite(p) && pc,
+      hiClosed: Number.isFinite(q) && qc,
+    };
+  });
 }

@@ -118,6 +118,16 @@ Deno.test("matmul: vec4 path with ragged tiles, all transpose combos", async () 
   console.log("max rel err", errs.join(", "));
 });
 
+Deno.test("matmul: short-M tiles (decode-sized batches)", async () => {
+  const errs: string[] = [];
+  for (const o of [COMBOS[1], COMBOS[2]]) {
+    for (const M of [1, 2, 6, 13, 40]) {
+      errs.push(`${tag(o)} M=${M}: ${(await checkForward(M, 24, 140, o)).toExponential(1)}`);
+    }
+  }
+  console.log("max rel err", errs.join(", "));
+});
+
 Deno.test("matmul: batched, broadcast weight and broadcast left operand", async () => {
   const errs = [
     // same batch (attention-style [B, H, T, D] products)
@@ -208,7 +218,7 @@ Deno.test("matmul: transB weight beyond the 128 MiB binding cap (LM-head shape)"
   assert.ok(launchStats().dispatches - before >= 2, "expected the weight to be split into windows");
   const got = await y.read();
   // float64 reference on a sample of outputs, including both sides of each window edge.
-  const cols = [0, 1, N - 1, N - 2, 524_287, 524_288, 524_289];
+  const cols = [0, 1, N - 1, N - 2, 524_159, 524_160, 524_161, 524_287, 524_288];
   for (let i = 0; i < 400; i++) cols.push(Math.floor(r() * N));
   const want: number[] = [];
   const have: number[] = [];
