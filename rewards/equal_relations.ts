@@ -169,17 +169,21 @@ export function toInterval(a: Answer, ctx: Context): Interval | null {
 
 /** `f(x) op g(x)` with `f - g` linear in its one variable, as a ray. */
 function linear(l: Answer, op: RelOp, r: Answer, ctx: Context): Interval | null {
-  if (l.kind !== "expr" || r.kind !== "expr") return null;
+  if (l.kind !== "expr" || r.kind !== "expr" || !algebraic(l.expr) || !algebraic(r.expr)) {
+    return null;
+  }
   const vars = [...new Set([...l.vars, ...r.vars])];
   if (vars.length !== 1) return null;
   ctx.deadline.check();
   const diff: Expr = { t: "bin", op: "-", a: l.expr, b: r.expr };
   const f = compiledExpr(diff);
   const at = (x: number) => f({ [varId(vars[0])]: x }).re;
-  const [f0, f1, f2] = [at(0), at(1), at(2)];
+  // Checked on both sides of 0: |x| is linear on x ≥ 0 alone.
+  const [f0, f1, f2, fm] = [at(0), at(1), at(2), at(-1.5)];
   const slope = f1 - f0;
-  if (![f0, f1, f2].every(Number.isFinite) || Math.abs(slope) < 1e-12) return null;
-  if (Math.abs(f2 - f1 - slope) > 1e-9 * Math.max(1, Math.abs(slope))) return null;
+  if (![f0, f1, f2, fm].every(Number.isFinite) || Math.abs(slope) < 1e-12) return null;
+  const tol = 1e-9 * Math.max(1, Math.abs(slope), Math.abs(f0));
+  if (Math.abs(f2 - f1 - slope) > tol || Math.abs(f0 - fm - 1.5 * slope) > tol) return null;
   const root = constant(-f0 / slope);
   // f < 0 with a positive slope is x < root; a negative slope flips the direction.
   return ray(slope > 0 ? op : FLIP[op], root);
@@ -200,6 +204,10 @@ export function intervalSet(a: Answer, ctx: Context): Interval[] | null {
     }
     return out;
   }
+  if (a.kind === "tuple" && a.items.length === 2) {
+    // `(a, b)` is also the open interval.
+    return [{ kind: "interval", lo: a.items[0], hi: a.items[1], loClosed: false, hiClosed: false }];
+  }
   const one = toInterval(a, ctx);
   if (one) return [one];
   return a.kind === "relation" ? absoluteSet(a, ctx) : null;
@@ -207,14 +215,15 @@ export function intervalSet(a: Answer, ctx: Context): Interval[] | null {
 
 /** `x ↦ m x + b` of an expression linear in its one variable, or null. */
 function affine(e: ExprAnswer, ctx: Context): { m: number; b: number } | null {
-  if (e.vars.length !== 1) return null;
+  if (e.vars.length !== 1 || !algebraic(e.expr)) return null;
   ctx.deadline.check();
   const f = compiledExpr(e.expr);
   const at = (x: number) => f({ [varId(e.vars[0])]: x }).re;
-  const [f0, f1, f2] = [at(0), at(1), at(2)];
+  const [f0, f1, f2, fm] = [at(0), at(1), at(2), at(-1.5)];
   const m = f1 - f0;
-  if (![f0, f1, f2].every(Number.isFinite) || Math.abs(m) < 1e-12) return null;
-  if (Math.abs(f2 - f1 - m) > 1e-9 * Math.max(1, Math.abs(m))) return null;
+  if (![f0, f1, f2, fm].every(Number.isFinite) || Math.abs(m) < 1e-12) return null;
+  const tol = 1e-9 * Math.max(1, Math.abs(m), Math.abs(f0));
+  if (Math.abs(f2 - f1 - m) > tol || Math.abs(f0 - fm - 1.5 * m) > tol) return null;
   return { m, b: f0 };
 }
 
@@ -283,4 +292,15 @@ function absoluteSet(r: Relation, ctx: Context): Interval[] | null {
       hiClosed: Number.isFinite(q) && qc,
     };
   });
+}
+
+/**
+ * Built from numbers, variables and the four operations and powers only. A few samples
+ * show such an expression to be linear; `|x - 3|` or `\lfloor x \rfloor` would pass a
+ * sampled linearity test on one side of their kink.
+ */
+function algebraic(e: Expr): boolean {
+  if (e.t === "num" || e.t === "sym" || e.t === "const") return true;
+  if (e.t === "neg") return algebraic(e.a);
+  return e.t === "bin" && algebraic(e.a) && algebraic(e.b);
 }
