@@ -81,7 +81,27 @@ export function compareAnswers(
         return { equal: ok, reason: ok ? "same choice" : "different choice" };
       }
     }
-    const ok = answersEqual(parsed(p.text, p.percent), gp, ctx);
+    const labelled = /^\(([A-J])\)\s+(\S.*)$/.exec(g.text);
+    if (labelled) {
+      // A gold option with its content, `(B) 12`: the letter or the content answers it.
+      const pp = parsed(p.text, p.percent);
+      const letter = choiceOf(pp) ?? /^\(?([A-J])[).:]?(?:\s|$)/.exec(p.text)?.[1] ?? null;
+      if (letter !== null) {
+        const ok = letter === labelled[1];
+        return { equal: ok, reason: ok ? "same choice" : "different choice" };
+      }
+      return compareAnswers(pred, labelled[2], options);
+    }
+    let ok = answersEqual(parsed(p.text, p.percent), gp, ctx);
+    if (!ok && p.degrees !== g.degrees && /\\pi|π/.test(g.degrees ? p.text : g.text)) {
+      // `30^\circ` and `\frac{\pi}{6}` are one angle in two units.
+      const [deg, rad] = g.degrees ? [g, p] : [p, g];
+      const inRadians = parsed(`(${deg.text})\\cdot\\frac{\\pi}{180}`, false);
+      ok = g.degrees
+        ? answersEqual(parsed(rad.text, rad.percent), inRadians, ctx)
+        : answersEqual(inRadians, parsed(rad.text, rad.percent), ctx);
+      if (ok) ctx.why = "same angle in degrees and radians";
+    }
     return { equal: ok, reason: ctx.why || (ok ? "equal" : "not equal") };
   } catch (e) {
     return {

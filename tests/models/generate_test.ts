@@ -1,0 +1,101 @@
+import { noGrad } from "../../kernels/autograd.ts";
+import { scope, tensor } from "../../kernels/tensor.ts";
+import { cutAtStop, generate } from "../../models/generate.ts";
+import { parseHfConfig } from "../../models/hf_config.ts";
+import { Transformer } from "../../models/transformer.ts";
+import { assert, gpuReady, randInt } from "../helpers.ts";
+
+await gpuReady;
+
+const cfg = parseHfConfig({
+  model_type: "qwen2",
+  vocab_size: 40,
+  hidden_size: 32,
+  intermediate_size: 64,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  tie_word_embeddings: false,
+});
+const model = Transformer.random(cfg, { seed: 21, std: 0.3 });
+
+/** Full-forward logits of the last position, and their log-softmax. */
+async function lastRow(seq: number[]): Promise<Float32Array> {
+  const out = noGrad(() =>
+    scope(() =>
+      model.forward({
+        ids: tensor(Int32Array.from(seq), [1, seq.length]),
+        positions: tensor(Int32Array.from(seq, (_, i) => i), [1, seq.length]),
+      })
+    )
+  );
+  const all = (await out.read()) as Float32Array;
+  out.dispose();
+  return all.slice((seq.length - 1) * cfg.vocabSize);
+}
+
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+function logSoftmax(row: Float32Array, id: number): number {
+  const max = Math.max(...row);
+  let z = 0;
+  for (const v of row) z += Math.exp(v - max);
+  return row[id] - max - Math.log(z);
+}
+
+Deno.test("greedy generation equals repeated argmax of full forwards (mixed prompt lengths)", async () => {
+  const prompts = [Array.from(randInt(3, 40)), Array.from(randInt(8, 40)), Array.from(randInt(5, 40))];
+  const gens = await generate(model, prompts, { maxNewTokens: 10, temperature: 0, checkEvery: 4 });
+  for (let b = 0; b < prompts.length; b++) {
+    const seq = [...prompts[b]];
+    for (let s = 0; s < 10; s++) {
+      const row = await lastRow(seq);
+      const want = argmax(row);
+      assert.equal(gens[b].tokens[s], want, `prompt ${b}, step ${s}`);
+      assert.ok(Math.abs(gens[b].logprobs[s] - logSoftmax(row, want)) < 1e-4, `logprob at ${b}/${s}`);
+      seq.push(want);
+    }
+    assert.equal(gens[b].finish, "length");
+  }
+});
+
+Deno.test("sampling is reproducible per seed, differs across seeds, and ignores batch position", async () => {
+  const prompts = [[1, 2, 3], [4, 5, 6, 7], [8]];
+  const opts = { maxNewTokens: 12, temperature: 1, topP: 0.95, seed: 5 };
+  const a = await generate(model, prompts, opts);
+  const b = await generate(model, prompts, opts);
+  assert.deepEqual(a.map((g) => g.tokens), b.map((g) => g.tokens));
+  const c = await generate(model, prompts, { ...opts, seed: 6 });
+  assert.notDeepEqual(a.map((g) => g.tokens), c.map((g) => g.tokens));
+  // The same sequence id in another batch slot draws the same tokens.
+  const d = await generate(model, [prompts[2], prompts[0]], { ...opts, seqIds: [2, 0] });
+  assert.deepEqual(d[0].tokens, a[2].tokens);
+  assert.deepEqual(d[1].tokens, a[0].tokens);
+});
+
+Deno.test("EOS ids and stop strings end sequences; stop text is kept", async () => {
+  const prompts = [[1, 2, 3], [9, 9]];
+  const free = await generate(model, prompts, { maxNewTokens: 16, temperature: 0 });
+  const eosId = free[0].tokens[4];
+  const stopped = await generate(model, prompts, { maxNewTokens: 16, temperature: 0, eosTokenIds: [eosId], checkEvery: 3 });
+  const cut = free[0].tokens.indexOf(eosId);
+  assert.deepEqual(stopped[0].tokens, free[0].tokens.slice(0, cut + 1));
+  assert.equal(stopped[0].finish, "stop");
+  // Stop strings over a toy decoding: token i ↦ letter.
+  const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(97 + (i % 26))).join("");
+  const text = decode(free[1].tokens);
+  const stop = text.slice(5, 7);
+  const byStop = await generate(model, prompts, { maxNewTokens: 16, temperature: 0, stopStrings: [stop], decode });
+  assert.equal(byStop[1].finish, "stop");
+  assert.equal(byStop[1].text, cutAtStop(text, [stop]));
+  assert.ok(byStop[1].text.endsWith(stop));
+});
+
+Deno.test("cutAtStop keeps the earliest stop string", () => {
+  assert.equal(cutAtStop("abc</answer>tail User: x", ["User:", "</answer>"]), "abc</answer>");
+  assert.equal(cutAtStop("no stop here", ["</answer>"]), "no stop here");
+});
