@@ -16,6 +16,14 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
     about: "print the WebGPU adapter, its limits and features",
     load: () => import("./kernels/gpu_info.ts"),
   },
+  logits: {
+    about: "print a checkpoint's logits for token ids as JSON (parity checks)",
+    load: async () => ({ main: (await import("./models/cli.ts")).logitsMain }),
+  },
+  generate: {
+    about: "sample a continuation from a checkpoint (--prompt or --ids)",
+    load: async () => ({ main: (await import("./models/cli.ts")).generateMain }),
+  },
   reward: {
     about: "score JSON Lines of responses against gold answers (--fn math|countdown|format)",
     load: () => import("./rewards/cli.ts"),

@@ -72,10 +72,14 @@ export async function benchAttention(quick: boolean): Promise<Record<string, num
     const flops = (4 * s.B * s.Hq * s.T * s.T * s.D) / 2;
     const fwd = await timeIt(() => scope(() => void attention(q, k, v)), reps, trials);
     for (const t of [q, k, v]) t.requiresGrad = true;
-    const both = await timeIt(() => {
-      scope(() => backward(attention(q, k, v), g));
-      zeroGrad([q, k, v]);
-    }, reps, trials);
+    const both = await timeIt(
+      () => {
+        scope(() => backward(attention(q, k, v), g));
+        zeroGrad([q, k, v]);
+      },
+      reps,
+      trials,
+    );
     const bwd = Math.max(both - fwd, 1e-3);
     out[`attention/${s.name}/fwd_ms`] = fwd;
     out[`attention/${s.name}/fwd_gflops`] = flops / fwd / 1e6;
@@ -87,7 +91,11 @@ export async function benchAttention(quick: boolean): Promise<Record<string, num
   for (const L of quick ? [512] : [512, 2048]) {
     const cache = createKVCache(B, Hkv, L, D);
     const q = randomTensor([B, 1, Hq, D], 5);
-    const ms = await timeIt(() => scope(() => void attentionDecode(q, cache.k, cache.v, { length: L })), reps * 4, trials);
+    const ms = await timeIt(
+      () => scope(() => void attentionDecode(q, cache.k, cache.v, { length: L })),
+      reps * 4,
+      trials,
+    );
     out[`attention/decode_b${B}_l${L}/ms`] = ms;
     out[`attention/decode_b${B}_l${L}/gflops`] = (4 * B * Hq * L * D) / ms / 1e6;
     q.dispose();

@@ -52,7 +52,9 @@ export function unroll(src: string, counts: { r?: number; i?: number }): string 
     for (const [name, n] of Object.entries(counts)) {
       const token = `$${name}`;
       lines = lines.flatMap((l) =>
-        l.includes(token) ? Array.from({ length: n ?? 0 }, (_, x) => l.replaceAll(token, String(x))) : [l]
+        l.includes(token)
+          ? Array.from({ length: n ?? 0 }, (_, x) => l.replaceAll(token, String(x)))
+          : [l]
       );
     }
     out.push(...lines);
@@ -83,15 +85,29 @@ function optional(t: Tensor | undefined) {
 }
 
 /**
- * Rows per invocation (the register tile): more rows reuse each loaded k/v vector more, but
- * registers hold (2 forward, 3 dq, 4 dkv) · rows · D floats and compile time grows with it.
+ * Rows per invocation (the register tile) on the CPU adapter: each loaded k/v (or q/dO)
+ * vector feeds every row, and loads dominate, but registers hold (2 forward, 3 dq, 4 dkv) ·
+ * rows · D floats and LLVM's compile time grows fast with them (D = 64: forward 8 rows ≈ 3 s
+ * cold; dq/dkv 4 rows ≈ 3 s each, 8 rows ≈ 13 s each for ≈ 30% less time). A GPU wants many
+ * small invocations instead.
  */
-const TUNE = (Deno.env.get("ATTN_ROWS") ?? "").split(",").map(Number);
-const ROWS = {
-  fwd: (d4: number) => TUNE[0] || (!gpu().isCpu ? 2 : d4 <= 16 ? 8 : 4),
-  dq: (d4: number) => TUNE[1] || (!gpu().isCpu ? 1 : d4 <= 8 ? 8 : d4 <= 16 ? 4 : 2),
-  dkv: (d4: number) => TUNE[2] || (!gpu().isCpu ? 1 : d4 <= 8 ? 8 : d4 <= 16 ? 4 : 2),
-};
+function rowsFor(kernel: "fwd" | "dq" | "dkv", d4: number): number {
+  const cpu = gpu().isCpu;
+  if (kernel === "fwd") return !cpu ? 2 : d4 <= 16 ? 8 : d4 <= 32 ? 4 : 2;
+  return !cpu ? 1 : d4 <= 8 ? 8 : d4 <= 16 ? 4 : d4 <= 32 ? 2 : 1;
+}
+
+/** Throw unless every tensor fits one storage binding (128 MiB on llvmpipe). */
+function checkBindable(op: string, ts: Record<string, Tensor | undefined>): void {
+  const max = gpu().maxBindingBytes;
+  for (const [name, t] of Object.entries(ts)) {
+    if (t && t.bytes > max) {
+      throw new Error(
+        `${op}: ${name} [${t.shape}] is ${t.bytes} bytes, over the ${max}-byte binding limit; split the batch`,
+      );
+    }
+  }
+}
 
 export interface AttentionOptions {
   /** [B, T] f32 or i32: nonzero = real token, 0 = pad (excluded as a key). */
@@ -102,7 +118,9 @@ export interface AttentionOptions {
 
 function shapes(q: Tensor, k: Tensor, v: Tensor) {
   if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) {
-    throw new Error(`attention: q, k, v must be [B, T, H, D], got [${q.shape}], [${k.shape}], [${v.shape}]`);
+    throw new Error(
+      `attention: q, k, v must be [B, T, H, D], got [${q.shape}], [${k.shape}], [${v.shape}]`,
+    );
   }
   const [B, T, Hq, D] = q.shape;
   const [, , Hkv] = k.shape;
@@ -110,7 +128,9 @@ function shapes(q: Tensor, k: Tensor, v: Tensor) {
     throw new Error(`attention: k [${k.shape}] and v [${v.shape}] must be [${B}, ${T}, Hkv, ${D}]`);
   }
   if (Hq % Hkv !== 0) throw new Error(`attention: Hq = ${Hq} is not a multiple of Hkv = ${Hkv}`);
-  if (D % 4 !== 0 || D > 256) throw new Error(`attention: head size ${D} must be a multiple of 4, ≤ 256`);
+  if (D % 4 !== 0 || D > 256) {
+    throw new Error(`attention: head size ${D} must be a multiple of 4, ≤ 256`);
+  }
   return { B, T, Hq, Hkv, D };
 }
 
@@ -121,15 +141,28 @@ function shapes(q: Tensor, k: Tensor, v: Tensor) {
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
   const { B, T, Hq, Hkv, D } = shapes(q, k, v);
   const mask = opts.keyMask;
-  if (mask && mask.size !== B * T) throw new Error(`attention: keyMask [${mask.shape}] is not [${B}, ${T}]`);
+  if (mask && mask.size !== B * T) {
+    throw new Error(`attention: keyMask [${mask.shape}] is not [${B}, ${T}]`);
+  }
   const scale = opts.scale ?? 1 / Math.sqrt(D);
-  const d4 = D / 4;
-  const rows = ROWS.fwd(d4);
   const out = empty([B, T, Hq, D]);
+  if (out.size === 0) return out;
+  checkBindable("attention", { q, k, v });
+  const d4 = D / 4;
+  const rows = rowsFor("fwd", d4);
   const lse = empty([B, T, Hq]);
   const lanes = Math.ceil(T / rows) * B * Hq;
   launch(unrolled("attention_fwd", fwdSrc, rows, d4), {
-    params: [u32(B), u32(T), u32(Hq), u32(Hkv), f32(scale * Math.LOG2E), u32(mask ? 1 : 0), u32(lanes), u32(0)],
+    params: [
+      u32(B),
+      u32(T),
+      u32(Hq),
+      u32(Hkv),
+      f32(scale * Math.LOG2E),
+      u32(mask ? 1 : 0),
+      u32(lanes),
+      u32(0),
+    ],
     bindings: [q.binding(), k.binding(), v.binding(), optional(mask), out.binding(), lse.binding()],
     workgroups: grid(Math.ceil(lanes / wg())),
     overrides: { WG: wg(), ROWS: rows, D4: d4 },
@@ -141,7 +174,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   return out;
 }
 
-/** dq, dk, dv for dO = `g` (two dispatches: dq + D_i, then dk/dv). */
+/**
+ * dq, dk, dv for dO = `g`: one dispatch for dq (which also packs lse and D_i = rowsum(dO ⊙ O)
+ * per row), then one for dk and dv unless neither k nor v needs a gradient.
+ */
 function attentionBackward(
   q: Tensor,
   k: Tensor,
@@ -151,32 +187,49 @@ function attentionBackward(
   lse: Tensor,
   g: Tensor,
   scale: number,
-): Tensor[] {
+): (Tensor | null)[] {
   const { B, T, Hq, Hkv, D } = shapes(q, k, v);
   const d4 = D / 4;
   const dq = empty(q.shape);
   const ld = empty([B, T, Hq, 2]);
   const common = [u32(B), u32(T), u32(Hq), u32(Hkv), f32(scale * Math.LOG2E), u32(mask ? 1 : 0)];
-  const qRows = ROWS.dq(d4);
+  const qRows = rowsFor("dq", d4);
   const qLanes = Math.ceil(T / qRows) * B * Hq;
-  if (!Deno.env.get("SKIP_DQ")) launch(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
+  launch(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
     params: [...common, u32(qLanes), f32(scale)],
     bindings: [
-      q.binding(), k.binding(), v.binding(), optional(mask), out.binding(), g.binding(), lse.binding(),
-      dq.binding(), ld.binding(),
+      q.binding(),
+      k.binding(),
+      v.binding(),
+      optional(mask),
+      out.binding(),
+      g.binding(),
+      lse.binding(),
+      dq.binding(),
+      ld.binding(),
     ],
     workgroups: grid(Math.ceil(qLanes / wg())),
     overrides: { WG: wg(), ROWS: qRows, D4: d4 },
   });
+  if (!k.requiresGrad && !v.requiresGrad) {
+    ld.dispose();
+    return [dq, null, null];
+  }
   const dk = empty(k.shape);
   const dv = empty(v.shape);
-  const kRows = ROWS.dkv(d4);
+  const kRows = rowsFor("dkv", d4);
   const kLanes = Math.ceil(T / kRows) * B * Hkv;
-  if (!Deno.env.get("SKIP_DKV")) launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
+  launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
     params: [...common, u32(kLanes), f32(scale)],
     bindings: [
-      q.binding(), k.binding(), v.binding(), optional(mask), g.binding(), ld.binding(),
-      dk.binding(), dv.binding(),
+      q.binding(),
+      k.binding(),
+      v.binding(),
+      optional(mask),
+      g.binding(),
+      ld.binding(),
+      dk.binding(),
+      dv.binding(),
     ],
     workgroups: grid(Math.ceil(kLanes / wg())),
     overrides: { WG: wg(), ROWS: kRows, D4: d4 },
@@ -207,17 +260,29 @@ function decodeRows(group: number): number {
  * or [B, Hq, D]; `kCache`, `vCache` [B, Hkv, maxT, D] (kv_cache.ts). Returns q's shape. The
  * key range is split across invocations (flash-decoding) and merged by a second dispatch.
  */
-export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, opts: DecodeOptions): Tensor {
+export function attentionDecode(
+  q: Tensor,
+  kCache: Tensor,
+  vCache: Tensor,
+  opts: DecodeOptions,
+): Tensor {
   const [B, Hkv, maxT, D] = kCache.shape;
   const Hq = q.size / (B * D);
   const { length, keyMask, cacheLens } = opts;
   if (kCache.rank !== 4 || vCache.shape.join() !== kCache.shape.join()) {
-    throw new Error(`attentionDecode: caches [${kCache.shape}], [${vCache.shape}] must be [B, Hkv, maxT, D]`);
+    throw new Error(
+      `attentionDecode: caches [${kCache.shape}], [${vCache.shape}] must be [B, Hkv, maxT, D]`,
+    );
   }
-  if (q.shape[0] !== B || q.shape.at(-1) !== D || !Number.isInteger(Hq) || Hq % Hkv !== 0 || q.size !== B * Hq * D) {
+  if (
+    q.shape[0] !== B || q.shape.at(-1) !== D || !Number.isInteger(Hq) || Hq % Hkv !== 0 ||
+    q.size !== B * Hq * D
+  ) {
     throw new Error(`attentionDecode: q [${q.shape}] does not match cache [${kCache.shape}]`);
   }
-  if (D % 4 !== 0 || D > 256) throw new Error(`attentionDecode: head size ${D} must be a multiple of 4, ≤ 256`);
+  if (D % 4 !== 0 || D > 256) {
+    throw new Error(`attentionDecode: head size ${D} must be a multiple of 4, ≤ 256`);
+  }
   if (!Number.isInteger(length) || length < 1 || length > maxT) {
     throw new Error(`attentionDecode: length ${length} outside 1…${maxT}`);
   }
@@ -225,7 +290,10 @@ export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, opts:
   if (keyMask && (keyMask.shape[0] !== B || maskStride < length)) {
     throw new Error(`attentionDecode: keyMask [${keyMask.shape}] must be [${B}, ≥ ${length}]`);
   }
-  if (cacheLens && cacheLens.size !== B) throw new Error(`attentionDecode: cacheLens [${cacheLens.shape}] is not [${B}]`);
+  if (cacheLens && cacheLens.size !== B) {
+    throw new Error(`attentionDecode: cacheLens [${cacheLens.shape}] is not [${B}]`);
+  }
+  checkBindable("attentionDecode", { q, kCache, vCache, keyMask });
   const d4 = D / 4;
   const rows = decodeRows(Hq / Hkv);
   const groups = B * (Hq / rows);
@@ -239,9 +307,21 @@ export function attentionDecode(q: Tensor, kCache: Tensor, vCache: Tensor, opts:
   const head = [u32(B), u32(Hq), u32(Hkv), u32(maxT), u32(length), u32(chunk), u32(nsplit)];
   const lanes = nsplit * groups;
   launch(unrolled("attention_decode", decodeSrc, rows, d4), {
-    params: [...head, u32(lanes), f32(scale * Math.LOG2E), u32(keyMask ? 1 : 0), u32(maskStride), u32(cacheLens ? 1 : 0)],
+    params: [
+      ...head,
+      u32(lanes),
+      f32(scale * Math.LOG2E),
+      u32(keyMask ? 1 : 0),
+      u32(maskStride),
+      u32(cacheLens ? 1 : 0),
+    ],
     bindings: [
-      q.binding(), kCache.binding(), vCache.binding(), optional(keyMask), optional(cacheLens), po.binding(),
+      q.binding(),
+      kCache.binding(),
+      vCache.binding(),
+      optional(keyMask),
+      optional(cacheLens),
+      po.binding(),
       pml.binding(),
     ],
     workgroups: grid(Math.ceil(lanes / wg())),

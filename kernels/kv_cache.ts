@@ -42,7 +42,12 @@ export interface KVCache {
 }
 
 /** A zero-filled cache for `maxT` positions (kept out of enclosing scopes). */
-export function createKVCache(batch: number, kvHeads: number, maxT: number, headDim: number): KVCache {
+export function createKVCache(
+  batch: number,
+  kvHeads: number,
+  maxT: number,
+  headDim: number,
+): KVCache {
   const shape = [batch, kvHeads, maxT, headDim];
   const k = keep(fill(shape, 0));
   const v = keep(fill(shape, 0));

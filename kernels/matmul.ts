@@ -27,21 +27,20 @@ import { empty, numel, type Tensor } from "./tensor.ts";
 const vec4Kernel = kernel("matmul_vec4", `${coreSrc}\n${vec4Src}`);
 const scalarKernel = kernel("matmul_scalar", `${coreSrc}\n${scalarSrc}`);
 
-/** Workgroup width: 8 invocations = one 8-lane SIMD row on llvmpipe; 16 columns each. */
-const WX = 8;
-const TILE_N = 16 * WX;
+/** Columns per workgroup: WX = 8 invocations (one 8-lane SIMD row) × 16 columns each. */
+const TILE_N = 128;
 
 /**
- * Rows per invocation (TM) and workgroup height (WY) for a chunk of m rows: 16×16 tiles when
- * M allows (the fast shape); short M (decode, small batches) shrinks the tile so few rows are
- * computed only to be thrown away. The scalar path stays at TM ≤ 4: its 16-row pipeline
- * compiles for seconds for a gain on shapes real models rarely have.
+ * Rows per invocation (TM) for a chunk of m rows: the 16×16 tile (fastest) when M allows,
+ * smaller tiles for short M (decode, small batches) so few rows are computed only to be
+ * thrown away. The scalar fallback keeps TM = 4: its 16-row pipeline compiles for seconds
+ * for a gain on shapes real models rarely have. A workgroup is a single 8-lane row (WY = 1):
+ * taller workgroups measured no faster and waste more rows at the M edge.
  */
-function tileFor(m: number, vec4: boolean, transA: boolean): { tm: number; wy: number } {
-  if (vec4 && m >= 16) return { tm: 16, wy: m >= 64 ? 4 : m >= 32 ? 2 : 1 };
-  if (!vec4 && m >= 16) return { tm: 4, wy: 4 };
-  const fits = [1, 2, 4, 8, 16].filter((t) => t >= m && (vec4 ? !transA || t >= 4 : t <= 4));
-  return { tm: fits[0] ?? 4, wy: 1 };
+function tileRows(m: number, vec4: boolean, transA: boolean): number {
+  if (!vec4) return 4;
+  const fits = [1, 2, 4, 8, 16].filter((t) => t >= Math.min(m, 16) && (!transA || t >= 4));
+  return fits[0];
 }
 
 export interface MatmulOptions {
@@ -267,7 +266,7 @@ interface Part {
 
 function dispatch(d: Dims, vec4: boolean, p: Part): void {
   const unit = vec4 ? 4 : 1;
-  const { tm, wy } = tileFor(p.m, vec4, d.transA);
+  const tm = tileRows(p.m, vec4, d.transA);
   const lda = d.transA ? d.M : d.K;
   const ldb = d.transB ? d.K : d.N;
   const params = [
@@ -291,7 +290,7 @@ function dispatch(d: Dims, vec4: boolean, p: Part): void {
   launch(vec4 ? vec4Kernel : scalarKernel, {
     params: params.map(u32),
     bindings: [p.a.binding, p.b.binding, p.c.binding],
-    workgroups: [Math.ceil(p.n / TILE_N), Math.ceil(p.m / (tm * wy)), p.nb],
-    overrides: { TRANS_A: d.transA ? 1 : 0, TRANS_B: d.transB ? 1 : 0, TM: tm, WX, WY: wy },
+    workgroups: [Math.ceil(p.n / TILE_N), Math.ceil(p.m / tm), p.nb],
+    overrides: { TRANS_A: d.transA ? 1 : 0, TRANS_B: d.transB ? 1 : 0, TM: tm },
   });
 }

@@ -29,8 +29,8 @@ struct Params {
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override TM: u32 = 16u;   // rows per invocation: 1, 2, 4, 8 or 16 (≥ 4 with vec4 TRANS_A)
-override WX: u32 = 8u;    // 8 consecutive invocations form one 8-lane SIMD row on llvmpipe
-override WY: u32 = 4u;
+override WX: u32 = 8u;    // 8 invocations = one 8-lane SIMD row on llvmpipe (the launcher
+override WY: u32 = 1u;    // assumes 8×1: taller workgroups measured no faster)
 
 @group(0) @binding(0) var<uniform> p: Params;
 

@@ -99,16 +99,22 @@ export function lastBoxed(text: string): string | null {
   return boxes.length ? boxes[boxes.length - 1].content : null;
 }
 
-/** What may stand between two boxes of one answer: spacing, commas, "and". */
-const RUN_GAP =
-  /^(?:\s|[,;&$]|\\[,;:! ]|\\q?quad|\\text\s*\{\s*(?:and|,)?\s*\}|\\\(|\\\)|\band\b)*$/;
+/**
+ * What may stand between two parts of one answer: spacing, commas, "and", and the name of
+ * the next part (`y_1 = \boxed{…}` and `y_2 = \boxed{…}`).
+ */
+export const RUN_GAP =
+  /^(?:\s|[,;&$]|\\[,;:! ]|\\q?quad|\\text\s*\{\s*(?:and|,)?\s*\}|\\\(|\\\)|\band\b|(?<![A-Za-z])[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*$/;
 
-/** The contents of the run of adjacent boxes that ends with the last box. */
-export function trailingRun(text: string, boxes: Box[]): string[] {
-  let i = boxes.length - 1;
+/** The contents of the run of adjacent parts (boxes, math segments) ending with the last. */
+export function trailingRun(
+  text: string,
+  parts: { content: string; start: number; end: number }[],
+): string[] {
+  let i = parts.length - 1;
   while (
-    i > 0 && boxes[i].start - boxes[i - 1].end < 80 &&
-    RUN_GAP.test(text.slice(boxes[i - 1].end, boxes[i].start))
+    i > 0 && parts[i].start - parts[i - 1].end < 80 &&
+    RUN_GAP.test(text.slice(parts[i - 1].end, parts[i].start))
   ) i--;
-  return boxes.slice(i).map((b) => b.content);
+  return parts.slice(i).map((b) => b.content);
 }

@@ -81,16 +81,15 @@ export function compareAnswers(
         return { equal: ok, reason: ok ? "same choice" : "different choice" };
       }
     }
-    const labelled = /^\(([A-J])\)\s+(\S.*)$/.exec(g.text);
+    const labelled = /^\(([A-J])\)\s+\S/.exec(g.text);
     if (labelled) {
-      // A gold option with its content, `(B) 12`: the letter or the content answers it.
-      const pp = parsed(p.text, p.percent);
-      const letter = choiceOf(pp) ?? /^\(?([A-J])[).:]?(?:\s|$)/.exec(p.text)?.[1] ?? null;
+      // A gold option with its content, `(B) 12`, is answered by its letter. (The content
+      // alone is compared with the whole gold below, as text.)
+      const letter = choiceOf(parsed(p.text, p.percent));
       if (letter !== null) {
         const ok = letter === labelled[1];
         return { equal: ok, reason: ok ? "same choice" : "different choice" };
       }
-      return compareAnswers(pred, labelled[2], options);
     }
     let ok = answersEqual(parsed(p.text, p.percent), gp, ctx);
     if (!ok && p.degrees !== g.degrees && /\\pi|π/.test(g.degrees ? p.text : g.text)) {

@@ -131,13 +131,27 @@ function findUnescaped(text: string, delim: string, from: number): number {
  * the text from every unclosed `\(`, which a hostile response can make quadratic.
  */
 export function lastMathSegment(text: string): { content: string; end: number } | null {
-  let best: string | null = null;
-  let bestEnd = -1;
+  const all = mathSegments(text);
+  return all.length ? all[all.length - 1] : null;
+}
+
+/** A math segment: its content, and where the whole segment (delimiters included) sits. */
+export interface Segment {
+  content: string;
+  start: number;
+  end: number;
+}
+
+/** The last few `$…$` / `\(…\)` / `\[…\]` segments of the text, in order of their ends. */
+export function mathSegments(text: string, keep = 8): Segment[] {
+  const found: Segment[] = [];
   const consider = (start: number, end: number, closeLen: number) => {
-    if (end + closeLen > bestEnd) {
-      best = text.slice(start, end);
-      bestEnd = end + closeLen;
-    }
+    found.push({
+      content: text.slice(start, end),
+      start: start - closeLen,
+      end: end + closeLen,
+    });
+    if (found.length > 4 * keep) found.splice(0, found.length - keep);
   };
   for (let i = findUnescaped(text, "$", 0); i >= 0;) {
     const delim = text[i + 1] === "$" ? "$$" : "$";
@@ -154,7 +168,7 @@ export function lastMathSegment(text: string): { content: string; end: number } 
       i = text.indexOf(open, end + 2);
     }
   }
-  return best === null ? null : { content: best, end: bestEnd };
+  return found.sort((a, b) => a.end - b.end).slice(-keep);
 }
 
 /** The math inside a phrase: its last `$…$` if it has one, else the phrase. */
@@ -164,7 +178,7 @@ function mathOf(phrase: string): string {
 
 /** Prose: a word of three or more letters that is not a LaTeX command or function name. */
 const PROSE =
-  /(?<![\\A-Za-z])(?!(?:sqrt|frac|sin|cos|tan|cot|sec|csc|log|exp|pi|infty|text|mbox|cdot|times|left|right|begin|end|pmatrix|bmatrix|matrix|array|arcsin|arccos|arctan|sinh|cosh|tanh)\b)[A-Za-z]{3,}/;
+  /(?<![\\A-Za-z])(?!(?:sqrt|frac|sin|cos|tan|cot|sec|csc|log|exp|pi|infty|text|mbox|cdot|times|left|right|begin|end|pmatrix|bmatrix|matrix|array|cases|aligned|align|gathered|arcsin|arccos|arctan|sinh|cosh|tanh|and)\b)[A-Za-z]{3,}/;
 
 /** The answer stated by "the answer is …" starting at or after `from`, if any. */
 function answerIsAfter(text: string, from: number, pattern = ANSWER_IS): Extraction | null {
@@ -218,7 +232,13 @@ function freeForm(text: string, opts: ExtractOptions): Extraction {
   const num = lastMatch(NUMBER, text);
   // Whichever comes last is the conclusion: "… $d = 90/n$ … so there are 12 sequences."
   if (seg && seg.content.trim() && !(num && num.index >= seg.end)) {
-    return { answer: seg.content.trim(), method: "last math expression" };
+    // `$x = 2$ and $x = 3$`: like adjacent boxes, a run answers a list gold of its length.
+    const run = trailingRun(text, mathSegments(text)).map((c) => c.trim());
+    return {
+      answer: seg.content.trim(),
+      method: "last math expression",
+      ...(run.length > 1 ? { run } : {}),
+    };
   }
   if (num) return { answer: num[0], method: "last number" };
   // A short one-line reply with no mathematics at all (`Evelyn`) is its own answer.

@@ -26,7 +26,8 @@ interface Dims {
 
 /** Key visibility of query t in sequence b: causal, unmasked, inside `lens`. */
 type Visible = (b: number, t: number, j: number) => boolean;
-const causal = (mask?: ArrayLike<number>, T = 0): Visible => (b, t, j) => j <= t && (!mask || mask[b * T + j] !== 0);
+const causal = (mask?: ArrayLike<number>, T = 0): Visible => (b, t, j) =>
+  j <= t && (!mask || mask[b * T + j] !== 0);
 
 /**
  * float64 attention over [B, T, H, D] layouts: probabilities P[b, h, t, j] (0 where a key is
@@ -172,7 +173,9 @@ Deno.test("attention forward vs float64: odd shapes, GQA, padding, fully masked 
     const got = await download(out);
     const want = refAttention(x.q, x.k, x.v, d, causal(mask, d.T), scale).out;
     assert.ok(got.every(Number.isFinite), `${label(d)}: non-finite output`);
-    errs.push(`${label(d)} ${assertClose(got, want, { ...FWD, label: label(d) }).toExponential(1)}`);
+    errs.push(
+      `${label(d)} ${assertClose(got, want, { ...FWD, label: label(d) }).toExponential(1)}`,
+    );
   }
   console.log(`attention forward max rel err: ${errs.join("; ")}`);
 });
@@ -183,7 +186,9 @@ Deno.test("attention forward, large: B2 T512 Hq8 Hkv2 D64 with left padding", as
   const mask = leftPadMask(d.B, d.T, [0, 37]);
   const got = await download(attention(...upQKV(x, d), { keyMask: upload(mask, [d.B, d.T]) }));
   const want = refAttention(x.q, x.k, x.v, d, causal(mask, d.T)).out;
-  console.log(`attention large forward max rel err ${assertClose(got, want, FWD).toExponential(2)}`);
+  console.log(
+    `attention large forward max rel err ${assertClose(got, want, FWD).toExponential(2)}`,
+  );
 });
 
 Deno.test("attention backward: gradCheck of q, k, v (GQA, padding, fully masked rows)", async () => {
@@ -199,7 +204,9 @@ Deno.test("attention backward: gradCheck of q, k, v (GQA, padding, fully masked 
     const r = await gradCheck(
       (q, k, v) => attention(q, k, v, { keyMask: maskT, scale }),
       (q, k, v) => refAttention(q, k, v, d, causal(mask, d.T), scale).out,
-      [{ shape: [d.B, d.T, d.Hq, d.D] }, { shape: [d.B, d.T, d.Hkv, d.D] }, { shape: [d.B, d.T, d.Hkv, d.D] }],
+      [{ shape: [d.B, d.T, d.Hq, d.D] }, { shape: [d.B, d.T, d.Hkv, d.D] }, {
+        shape: [d.B, d.T, d.Hkv, d.D],
+      }],
       { label: label(d) },
     );
     errs.push(`${label(d)} dq ${r.grads.map((e) => e.toExponential(1)).join(" dk/dv ")}`);
@@ -247,26 +254,43 @@ async function decodeAgainstFull(d: Dims, P: number, pads: number[], useLens: bo
     }
     return out;
   };
-  const prefillMask = upload(Float32Array.from({ length: B * P }, (_, i) => mask[Math.floor(i / P) * T + (i % P)]), [B, P]);
+  const prefillMask = upload(
+    Float32Array.from({ length: B * P }, (_, i) => mask[Math.floor(i / P) * T + (i % P)]),
+    [B, P],
+  );
   const kp = upload(slice(x.k, Hkv, 0, P), [B, P, Hkv, D]);
   const vp = upload(slice(x.v, Hkv, 0, P), [B, P, Hkv, D]);
   writeKV(cache, kp, vp, 0);
   let worst = 0;
   if (!useLens) {
-    const pre = attention(upload(slice(x.q, Hq, 0, P), [B, P, Hq, D]), kp, vp, { keyMask: prefillMask });
+    const pre = attention(upload(slice(x.q, Hq, 0, P), [B, P, Hq, D]), kp, vp, {
+      keyMask: prefillMask,
+    });
     worst = assertClose(await download(pre), slice(want, Hq, 0, P), { ...FWD, label: "prefill" });
   }
   const steps: Tensor[] = [];
   for (let t = P; t < T; t++) {
-    writeKV(cache, upload(slice(x.k, Hkv, t, 1), [B, 1, Hkv, D]), upload(slice(x.v, Hkv, t, 1), [B, 1, Hkv, D]), t);
-    const lens = useLens ? upload(Int32Array.from(lensCut, (c) => t + 1 - c), [B], "i32") : undefined;
+    writeKV(
+      cache,
+      upload(slice(x.k, Hkv, t, 1), [B, 1, Hkv, D]),
+      upload(slice(x.v, Hkv, t, 1), [B, 1, Hkv, D]),
+      t,
+    );
+    const lens = useLens
+      ? upload(Int32Array.from(lensCut, (c) => t + 1 - c), [B], "i32")
+      : undefined;
     const q1 = upload(slice(x.q, Hq, t, 1), t % 2 ? [B, 1, Hq, D] : [B, Hq, D]);
-    steps.push(attentionDecode(q1, cache.k, cache.v, { length: t + 1, keyMask: maskT, cacheLens: lens }));
+    steps.push(
+      attentionDecode(q1, cache.k, cache.v, { length: t + 1, keyMask: maskT, cacheLens: lens }),
+    );
   }
   // One readback for the whole generation: nothing above waited on the GPU.
   const got = await readAll(steps);
   got.forEach((g, s) => {
-    const e = assertClose(g, slice(want, Hq, P + s, 1), { ...FWD, label: `${label(d)} step ${P + s}` });
+    const e = assertClose(g, slice(want, Hq, P + s, 1), {
+      ...FWD,
+      label: `${label(d)} step ${P + s}`,
+    });
     worst = Math.max(worst, e);
   });
   cache.dispose();
@@ -278,7 +302,9 @@ Deno.test("attentionDecode equals full causal attention row by row (KV cache, le
   const e2 = await decodeAgainstFull({ B: 2, T: 300, Hq: 14, Hkv: 2, D: 32 }, 290, [3, 40], false);
   const e3 = await decodeAgainstFull({ B: 3, T: 70, Hq: 2, Hkv: 2, D: 16 }, 60, [0, 4, 9], true);
   const fmt = (e: number) => e.toExponential(1);
-  console.log(`attentionDecode max rel err: G2 D16 ${fmt(e1)}; G7 D32 T300 ${fmt(e2)}; cacheLens ${fmt(e3)}`);
+  console.log(
+    `attentionDecode max rel err: G2 D16 ${fmt(e1)}; G7 D32 T300 ${fmt(e2)}; cacheLens ${fmt(e3)}`,
+  );
 });
 
 Deno.test("attention is deterministic: bit-identical forward, backward and decode reruns", async () => {
@@ -300,6 +326,8 @@ Deno.test("attention is deterministic: bit-identical forward, backward and decod
   };
   const a = await run();
   const b = await run();
-  a.forEach((x, i) => assert.deepEqual(new Uint32Array(x.buffer), new Uint32Array(b[i].buffer), `output ${i} differs`));
+  a.forEach((x, i) =>
+    assert.deepEqual(new Uint32Array(x.buffer), new Uint32Array(b[i].buffer), `output ${i} differs`)
+  );
   assert.equal(tapeLength(), 0);
 });

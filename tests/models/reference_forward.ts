@@ -67,10 +67,20 @@ function rope(
   }
 }
 
-/**
- * Logits [T, V] (row-major) of one unpadded sequence. `positions` defaults to 0..T−1.
- */
+/** Logits [T, V] (row-major) of one unpadded sequence. `positions` defaults to 0..T−1. */
 export function referenceLogits(
+  cfg: ModelConfig,
+  w: Weights,
+  ids: number[],
+  positions?: number[],
+): Float64Array {
+  const final = referenceHidden(cfg, w, ids, positions);
+  const head = cfg.tieWordEmbeddings ? w("model.embed_tokens.weight") : w("lm_head.weight");
+  return linear(final, ids.length, head, cfg.vocabSize, cfg.hiddenSize);
+}
+
+/** Final-normed hidden states [T, H] of one unpadded sequence. */
+export function referenceHidden(
   cfg: ModelConfig,
   w: Weights,
   ids: number[],
@@ -131,7 +141,5 @@ export function referenceLogits(
     const m = linear(a, T, w(p + "mlp.down_proj.weight"), H, I);
     h = h.map((val, i) => val + m[i]);
   }
-  const final = rmsNorm(h, T, H, w("model.norm.weight"), cfg.rmsNormEps);
-  const head = cfg.tieWordEmbeddings ? emb : w("lm_head.weight");
-  return linear(final, T, head, cfg.vocabSize, H);
+  return rmsNorm(h, T, H, w("model.norm.weight"), cfg.rmsNormEps);
 }

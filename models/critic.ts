@@ -1,0 +1,65 @@
+/**
+ * The critic: its own transformer trunk (initialised from a base checkpoint, as ORZ does)
+ * plus a bias-free scalar value head, giving one value per token.
+ *
+ * The head is stored as `score.weight` [1, H] (Hugging Face's name for
+ * `*ForTokenClassification`/reward-model heads), so a saved critic is a normal checkpoint
+ * plus one tensor.
+ *
+ * @module
+ */
+import { matmul } from "../kernels/matmul.ts";
+import { keep, type Tensor, tensor } from "../kernels/tensor.ts";
+import { loadParams } from "./checkpoint.ts";
+import { loadHfConfigFile, type ModelConfig } from "./hf_config.ts";
+import { normalSamples, seededUniform } from "./init.ts";
+import { type SequenceBatch, Transformer } from "./transformer.ts";
+
+export const VALUE_HEAD = "score.weight";
+
+export class Critic {
+  constructor(readonly trunk: Transformer, readonly head: Tensor) {
+    if (head.shape.join() !== `1,${trunk.cfg.hiddenSize}`) {
+      throw new Error(`critic: ${VALUE_HEAD} has shape [${head.shape}], want [1, ${trunk.cfg.hiddenSize}]`);
+    }
+  }
+
+  /** A critic on `trunk` with a randomly initialised head (N(0, std²), seeded). */
+  static fromTrunk(trunk: Transformer, { seed = 0, std = 0.02 } = {}): Critic {
+    const h = trunk.cfg.hiddenSize;
+    return new Critic(trunk, keep(tensor(normalSamples(h, std, seededUniform(seed)), [1, h])));
+  }
+
+  /** A critic whose trunk is loaded from a base checkpoint directory (head random). */
+  static async fromBase(dir: string, opts: { seed?: number; std?: number } = {}): Promise<Critic> {
+    const cfg = await loadHfConfigFile(`${dir}/config.json`);
+    return Critic.fromTrunk(new Transformer(cfg, loadParams(dir, cfg)), opts);
+  }
+
+  get cfg(): ModelConfig {
+    return this.trunk.cfg;
+  }
+
+  /** Per-token values [B, T]. */
+  values(batch: SequenceBatch): Tensor {
+    const [B, T] = batch.ids.shape;
+    const h = this.trunk.hidden(batch);
+    return matmul(h, this.head, { transB: true }).reshape([B, T]);
+  }
+
+  /** Trainable tensors: the trunk's (minus its unused LM head) and the value head. */
+  parameters(): Tensor[] {
+    const skip = this.trunk.cfg.tieWordEmbeddings ? "" : "lm_head.weight";
+    return [...[...this.trunk.params.entries()].filter(([n]) => n !== skip).sort(([a], [b]) => a < b ? -1 : 1).map(([, t]) => t), this.head];
+  }
+
+  setTrainable(on: boolean): this {
+    for (const p of this.parameters()) p.requiresGrad = on;
+    return this;
+  }
+
+  dispose(): void {
+    this.trunk.dispose();
+    this.head.dispose();
+  }
+}
