@@ -1,8 +1,8 @@
 /**
  * Attention benchmarks: the fused causal forward, its backward, and KV-cache decoding.
  *
- * Each measurement encodes `reps` calls into one submit and waits once, taking the best of a
- * few trials, so the ~11 ms queue wait of the CPU adapter is amortised. FLOPs follow the
+ * Each measurement encodes enough calls into one submit to fill a time budget and waits once,
+ * taking the best of a few trials, so the ~11 ms queue wait of the CPU adapter is amortised. FLOPs follow the
  * flash-attention convention: forward 4·B·Hq·T²·D / 2 (causal half), backward 2.5× that,
  * decode 4·B·Hq·L·D.
  *
@@ -28,13 +28,20 @@ function randomTensor(shape: number[], seed: number): Tensor {
   return tensor(data, shape);
 }
 
-/** Best wall time per call (ms) of `reps` calls encoded into one submit. */
-async function timeIt(fn: () => void, reps: number, trials: number): Promise<number> {
+/**
+ * Best wall time per call (ms): calls are encoded back to back into one submit, as many as
+ * fill about `budgetMs`, so the ~11 ms queue wait of the CPU adapter is amortised.
+ */
+async function timeIt(fn: () => void, budgetMs: number, trials: number): Promise<number> {
   fn(); // compile + warm up
   await sync();
+  let t0 = performance.now();
+  fn();
+  await sync();
+  const reps = Math.max(1, Math.min(64, Math.round(budgetMs / (performance.now() - t0))));
   let best = Infinity;
   for (let t = 0; t < trials; t++) {
-    const t0 = performance.now();
+    t0 = performance.now();
     for (let r = 0; r < reps; r++) fn();
     await sync();
     best = Math.min(best, (performance.now() - t0) / reps);
@@ -58,7 +65,7 @@ interface Shape {
 export async function benchAttention(quick: boolean): Promise<Record<string, number>> {
   await initGpu();
   const out: Record<string, number> = {};
-  const reps = quick ? 1 : 3;
+  const budget = quick ? 100 : 400;
   const trials = quick ? 1 : 3;
   const shapes: Shape[] = [
     { name: "b4_t256_h4_d64", B: 4, T: 256, Hq: 4, Hkv: 4, D: 64 },
@@ -70,14 +77,14 @@ export async function benchAttention(quick: boolean): Promise<Record<string, num
     const v = randomTensor([s.B, s.T, s.Hkv, s.D], 3);
     const g = randomTensor([s.B, s.T, s.Hq, s.D], 4);
     const flops = (4 * s.B * s.Hq * s.T * s.T * s.D) / 2;
-    const fwd = await timeIt(() => scope(() => void attention(q, k, v)), reps, trials);
+    const fwd = await timeIt(() => scope(() => void attention(q, k, v)), budget, trials);
     for (const t of [q, k, v]) t.requiresGrad = true;
     const both = await timeIt(
       () => {
         scope(() => backward(attention(q, k, v), g));
         zeroGrad([q, k, v]);
       },
-      reps,
+      budget,
       trials,
     );
     const bwd = Math.max(both - fwd, 1e-3);
@@ -93,7 +100,7 @@ export async function benchAttention(quick: boolean): Promise<Record<string, num
     const q = randomTensor([B, 1, Hq, D], 5);
     const ms = await timeIt(
       () => scope(() => void attentionDecode(q, cache.k, cache.v, { length: L })),
-      reps * 4,
+      budget,
       trials,
     );
     out[`attention/decode_b${B}_l${L}/ms`] = ms;

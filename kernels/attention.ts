@@ -23,7 +23,7 @@
  *   so a whole generation encodes without reading anything back.
  *
  * The kernels are WGSL templates unrolled per head size and rows-per-invocation (see
- * {@link unroll}): on Mesa's llvmpipe every storage load costs a per-lane scalar loop, so
+ * `unroll` below): on Mesa's llvmpipe every storage load costs a per-lane scalar loop, so
  * each invocation keeps several query (or key) rows in registers and feeds each loaded k/v
  * vector into all of them, which needs straight-line code over the head dimension. Loops over
  * private arrays instead run 4× slower and take LLVM up to a minute to compile.
@@ -41,19 +41,24 @@ import { f32, grid, type Kernel, kernel, launch, u32 } from "./runtime.ts";
 import { empty, keep, type Tensor, tensor } from "./tensor.ts";
 
 /**
- * Expand an unrolled WGSL template: every line containing `$r` is repeated for r < rows and
- * every line containing `$i` for i < d4 (rows outer), with the placeholder replaced by the
- * index. Placeholders are the only "macro"; everything else is plain WGSL.
+ * Expand an unrolled WGSL template: every code line containing `$r` is repeated for r < rows
+ * and every one containing `$i` for i < d4 (rows outer), with the placeholder replaced by the
+ * index (comment lines are left alone). The placeholders are the only "macro": the rest is
+ * plain WGSL, and sizes that vary per call still come through the uniform params.
  */
-export function unroll(src: string, counts: { r?: number; i?: number }): string {
+function unroll(src: string, counts: { r: number; i: number }): string {
   const out: string[] = [];
   for (const line of src.split("\n")) {
     let lines = [line];
+    if (line.trimStart().startsWith("//")) {
+      out.push(line);
+      continue;
+    }
     for (const [name, n] of Object.entries(counts)) {
       const token = `$${name}`;
       lines = lines.flatMap((l) =>
         l.includes(token)
-          ? Array.from({ length: n ?? 0 }, (_, x) => l.replaceAll(token, String(x)))
+          ? Array.from({ length: n }, (_, x) => l.replaceAll(token, String(x)))
           : [l]
       );
     }
@@ -249,8 +254,12 @@ export interface DecodeOptions {
   scale?: number;
 }
 
-/** Query heads per invocation in decoding: the largest divisor of the GQA group ≤ 8. */
+/**
+ * Query heads per invocation in decoding: on the CPU adapter the largest divisor of the GQA
+ * group ≤ 8 (every loaded k/v vector then serves that many heads), on a GPU one.
+ */
 function decodeRows(group: number): number {
+  if (!gpu().isCpu) return 1;
   for (let r = Math.min(group, 8); r > 1; r--) if (group % r === 0) return r;
   return 1;
 }

@@ -98,7 +98,9 @@ export function accumulateInto(acc: Tensor, x: Tensor): void {
  */
 export function backward(loss: Tensor, grad?: Tensor): void {
   if (!loss.requiresGrad) throw new Error("backward(): loss does not require grad");
-  if (!grad && loss.size !== 1) throw new Error(`backward(): loss has shape [${loss.shape}], not a scalar`);
+  if (!grad && loss.size !== 1) {
+    throw new Error(`backward(): loss has shape [${loss.shape}], not a scalar`);
+  }
   const grads = new Map<Tensor, Tensor>();
   grads.set(loss, grad ?? tensor([1], [...loss.shape]));
   const leafGrads = new Map<Tensor, Tensor>();

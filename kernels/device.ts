@@ -58,7 +58,9 @@ async function acquire(): Promise<Gpu> {
   if (!chosen) Deno.env.set("DENO_WEBGPU_BACKEND", "vulkan");
   // Mesa's window-system probe prints "XDG_RUNTIME_DIR is invalid" on headless machines;
   // compute needs no display, so give it a private directory to find.
-  if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "zerokit-xdg-" }));
+  if (!Deno.env.get("XDG_RUNTIME_DIR")) {
+    Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "zerokit-xdg-" }));
+  }
   if (typeof navigator === "undefined" || !navigator.gpu) {
     throw new Error(`navigator.gpu is missing: run Deno with --unstable-webgpu.\n${HOW_TO_FIX}`);
   }

@@ -61,7 +61,10 @@ function binary(
   const out = empty(shape);
   const o4 = pad4(shape);
   const params: ParamValue[] = [
-    u32(out.size), u32(0), u32(0), u32(0),
+    u32(out.size),
+    u32(0),
+    u32(0),
+    u32(0),
     ...o4.map(u32),
     ...stridesOver(a.shape, o4).map(u32),
     ...stridesOver(b.shape, o4).map(u32),
@@ -81,7 +84,9 @@ export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
   if (same) return x.reshape([...shape]);
   const o4 = pad4(shape);
   const i4 = pad4(x.shape);
-  if (o4.some((d, i) => d !== i4[i] && d !== 1)) throw new Error(`sumTo: [${x.shape}] → [${shape}]`);
+  if (o4.some((d, i) => d !== i4[i] && d !== 1)) {
+    throw new Error(`sumTo: [${x.shape}] → [${shape}]`);
+  }
   const m = i4.reduce((acc, d, i) => acc * (o4[i] === d ? 1 : d), 1);
   const n = numel(shape);
   const parts = Math.ceil(m / SUM_CHUNK);

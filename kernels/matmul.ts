@@ -76,7 +76,9 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const [Kb, N] = transB ? [b.shape.at(-1)!, b.shape.at(-2)!] : [b.shape.at(-2)!, b.shape.at(-1)!];
   if (K !== Kb) {
     throw new Error(
-      `matmul: inner sizes differ: [${a.shape}]${transA ? "ᵀ" : ""} · [${b.shape}]${transB ? "ᵀ" : ""}`,
+      `matmul: inner sizes differ: [${a.shape}]${transA ? "ᵀ" : ""} · [${b.shape}]${
+        transB ? "ᵀ" : ""
+      }`,
     );
   }
   const batchA = a.shape.slice(0, -2);
@@ -108,12 +110,28 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 }
 
 // dop(A) = dC · op(B)ᵀ, dop(B) = op(A)ᵀ · dC, each written as one matmul with flags.
-function gradA(g: Tensor, a: Tensor, b: Tensor, tA: boolean, tB: boolean, nA: number, batch: number) {
+function gradA(
+  g: Tensor,
+  a: Tensor,
+  b: Tensor,
+  tA: boolean,
+  tB: boolean,
+  nA: number,
+  batch: number,
+) {
   const ga = tA ? matmul(b, g, { transA: tB, transB: true }) : matmul(g, b, { transB: !tB });
   return nA === 1 && batch > 1 ? sumBatch(ga, a.shape) : shaped(ga, a.shape);
 }
 
-function gradB(g: Tensor, a: Tensor, b: Tensor, tA: boolean, tB: boolean, nB: number, batch: number) {
+function gradB(
+  g: Tensor,
+  a: Tensor,
+  b: Tensor,
+  tA: boolean,
+  tB: boolean,
+  nB: number,
+  batch: number,
+) {
   if (nB === 1 && batch > 1 && !tA) {
     // Broadcast weight: Σ_b over the flattened batch is a single matmul of [B·M, ·] views.
     const K = a.shape.at(-1)!;
@@ -187,8 +205,18 @@ function encode(c: Tensor, a: Tensor, b: Tensor, d: Dims): void {
   const maxZ = gpu().maxWorkgroupsPerDim;
 
   // Whole batches per dispatch while every operand's window fits.
-  const fit = (s: number, t: Tensor, per: number) => (s === 0 ? (t.size <= cap ? Infinity : 0) : Math.floor(cap / per));
-  const bc = Math.min(maxZ, d.batch, fit(d.sA, a, M * K), fit(d.sB, b, K * N), Math.floor(cap / sC));
+  const fit = (
+    s: number,
+    t: Tensor,
+    per: number,
+  ) => (s === 0 ? (t.size <= cap ? Infinity : 0) : Math.floor(cap / per));
+  const bc = Math.min(
+    maxZ,
+    d.batch,
+    fit(d.sA, a, M * K),
+    fit(d.sB, b, K * N),
+    Math.floor(cap / sC),
+  );
   if (bc >= 1) {
     for (let b0 = 0; b0 < d.batch; b0 += bc) {
       const nb = Math.min(bc, d.batch - b0);

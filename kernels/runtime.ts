@@ -32,10 +32,16 @@ export function kernel(name: string, source: string, entry = "main"): Kernel {
   const re = /@binding\((\d+)\)\s*var\s*<\s*(uniform|storage)\s*(?:,\s*(read_write|read))?\s*>/g;
   for (const m of source.matchAll(re)) {
     const index = Number(m[1]);
-    bindings[index] = m[2] === "uniform" ? "uniform" : m[3] === "read_write" ? "read_write" : "read";
+    bindings[index] = m[2] === "uniform"
+      ? "uniform"
+      : m[3] === "read_write"
+      ? "read_write"
+      : "read";
   }
   for (let i = 0; i < bindings.length; i++) {
-    if (!bindings[i]) throw new Error(`kernel ${name}: binding ${i} is missing (bindings must be dense)`);
+    if (!bindings[i]) {
+      throw new Error(`kernel ${name}: binding ${i} is missing (bindings must be dense)`);
+    }
   }
   return { name, source, entry, bindings };
 }
@@ -113,7 +119,9 @@ function pipelineFor(k: Kernel, overrides: Record<string, number> | undefined) {
       entries: k.bindings.map((kind, binding) => ({
         binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage" },
+        buffer: {
+          type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage",
+        },
       })),
     });
     const module = s.device.createShaderModule({ label: k.name, code: k.source });
@@ -158,10 +166,15 @@ export function launch(k: Kernel, l: Launch): void {
     b = 1;
   }
   if (l.bindings.length !== k.bindings.length - b) {
-    throw new Error(`kernel ${k.name}: expects ${k.bindings.length - b} buffers, got ${l.bindings.length}`);
+    throw new Error(
+      `kernel ${k.name}: expects ${k.bindings.length - b} buffers, got ${l.bindings.length}`,
+    );
   }
   l.bindings.forEach((bb, i) => {
-    entries.push({ binding: b + i, resource: { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size } });
+    entries.push({
+      binding: b + i,
+      resource: { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size },
+    });
   });
   const bindGroup = s.device.createBindGroup({ layout, entries });
   if (!s.pass) s.pass = (s.encoder ??= s.device.createCommandEncoder()).beginComputePass();

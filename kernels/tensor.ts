@@ -122,7 +122,9 @@ export class Tensor {
 
   /** Bind the whole tensor, or the window of `count` elements from `start`. */
   binding(start = 0, count = this.size - start): BufferBinding {
-    if (start === 0 && count === this.size) return { buffer: this.buffer, size: Math.max(this.bytes, 4) };
+    if (start === 0 && count === this.size) {
+      return { buffer: this.buffer, size: Math.max(this.bytes, 4) };
+    }
     return { buffer: this.buffer, offset: start * 4, size: Math.max(count * 4, 4) };
   }
 
@@ -240,14 +242,30 @@ export async function readAll(ts: Tensor[]): Promise<TypedArrayFor<DType>[]> {
   throwDeviceErrors();
   return ts.map((t, i) => {
     const buf = all.slice(offsets[i], offsets[i] + t.bytes);
-    return t.dtype === "f32" ? new Float32Array(buf) : t.dtype === "i32" ? new Int32Array(buf) : new Uint32Array(buf);
+    return t.dtype === "f32"
+      ? new Float32Array(buf)
+      : t.dtype === "i32"
+      ? new Int32Array(buf)
+      : new Uint32Array(buf);
   });
 }
 
 /** Copy `src` into `dst` (same element count) in stream order. */
-export function copyInto(src: Tensor, dst: Tensor, srcStart = 0, dstStart = 0, count = src.size): void {
+export function copyInto(
+  src: Tensor,
+  dst: Tensor,
+  srcStart = 0,
+  dstStart = 0,
+  count = src.size,
+): void {
   if (count === 0) return;
-  commandEncoder().copyBufferToBuffer(src.buffer, srcStart * 4, dst.buffer, dstStart * 4, count * 4);
+  commandEncoder().copyBufferToBuffer(
+    src.buffer,
+    srcStart * 4,
+    dst.buffer,
+    dstStart * 4,
+    count * 4,
+  );
 }
 
 /** Overwrite a tensor's contents from the CPU, ordered after all work encoded so far. */
@@ -334,8 +352,10 @@ function collectTensors(v: unknown, out: Set<Tensor>, depth = 0): void {
     out.add(v);
     return;
   }
-  if (Array.isArray(v)) for (const x of v) collectTensors(x, out, depth + 1);
+  if (Array.isArray(v)) { for (const x of v) collectTensors(x, out, depth + 1); }
   else if (v.constructor === Object || v instanceof Map) {
-    for (const x of v instanceof Map ? v.values() : Object.values(v)) collectTensors(x, out, depth + 1);
+    for (const x of v instanceof Map ? v.values() : Object.values(v)) {
+      collectTensors(x, out, depth + 1);
+    }
   }
 }

@@ -100,21 +100,31 @@ export function lastBoxed(text: string): string | null {
 }
 
 /**
- * What may stand between two parts of one answer: spacing, commas, "and", and the name of
- * the next part (`y_1 = \boxed{…}` and `y_2 = \boxed{…}`).
+ * What may stand between two parts of one answer: spacing, commas, "and", a short text
+ * label (`\text{ for part (a) and }`), and the name of the next part (`y_1 = \boxed{…}`
+ * and `y_2 = \boxed{…}`).
  */
 export const RUN_GAP =
-  /^(?:\s|[,;&$]|\\[,;:! ]|\\q?quad|\\text\s*\{\s*(?:and|,)?\s*\}|\\\(|\\\)|\band\b|(?<![A-Za-z])[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*$/;
+  /^(?:\s|[,;&$]|\\[,;:! ]|\\q?quad|\\text\s*\{[^{}]{0,30}\}|\\\(|\\\)|\band\b|(?<![A-Za-z])[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*$/;
+
+/**
+ * Between the boxes of a gold (trusted, never a hedge): also up to three plain words, as in
+ * `\boxed{1} papers and \boxed{2} bins`.
+ */
+export const GOLD_RUN_GAP = new RegExp(
+  `^(?:${RUN_GAP.source.slice(1, -1)}|^\\s*(?:[A-Za-z]+[\\s,]+){1,3}$)$`,
+);
 
 /** The contents of the run of adjacent parts (boxes, math segments) ending with the last. */
 export function trailingRun(
   text: string,
   parts: { content: string; start: number; end: number }[],
+  gap: RegExp = RUN_GAP,
 ): string[] {
   let i = parts.length - 1;
   while (
     i > 0 && parts[i].start - parts[i - 1].end < 80 &&
-    RUN_GAP.test(text.slice(parts[i - 1].end, parts[i].start))
+    gap.test(text.slice(parts[i - 1].end, parts[i].start))
   ) i--;
   return parts.slice(i).map((b) => b.content);
 }

@@ -285,6 +285,7 @@ function smallMatrixPowers(e: Expr): boolean {
 
 // Compile both instances once at load, so the first real answer does not pay for it.
 compile({ t: "bin", op: "/", a: { t: "num", text: "1" }, b: { t: "num", text: "2" } })({});
+compile({ t: "fn", name: "sqrt", args: [{ t: "sym", name: "x" }] })({ [varId("x")]: -0.5 });
 exactValue({ t: "fn", name: "fact", args: [{ t: "num", text: "3" }] });
 
 function toValue(r: unknown): Value {

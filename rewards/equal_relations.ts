@@ -77,6 +77,18 @@ export function claim(a: Answer, requireName: boolean): Answer | null {
   return a.sides[a.sides.length - 1];
 }
 
+/**
+ * Does `lhs` name the function that `rhs` defines: `y` or `f(x)` (read as `f·x`) for a
+ * right side in x? Then `f(x) = 2x+3` and `y = 2x+3` state the same function.
+ */
+function dependentName(lhs: Answer, rhs: Answer): boolean {
+  if (lhs.kind !== "expr" || rhs.kind !== "expr" || rhs.vars.length === 0) return false;
+  const e = lhs.expr;
+  if (e.t === "sym") return !rhs.vars.includes(e.name);
+  if (e.t !== "bin" || e.op !== "*" || e.a.t !== "sym" || rhs.vars.includes(e.a.name)) return false;
+  return lhs.vars.filter((v) => v !== (e.a as { name: string }).name).join() === rhs.vars.join();
+}
+
 /** Compares with a relation gold; `eq` is the general comparison, passed in to avoid a cycle. */
 export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): boolean {
   if (g.ops.every((o) => o === "=" || o === "≈")) {
@@ -87,7 +99,9 @@ export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): 
       // `x = 5` asks for 5: accept `5`, `x = 5`, and `x = 2 + 3 = 5`, but not `y = 5`.
       if (p.kind !== "relation") return eq(p, gc, ctx);
       const pc = claim(p, false);
-      if (pc && answerKey(p.sides[0]) === answerKey(g.sides[0])) return eq(pc, gc, ctx);
+      const sameName = answerKey(p.sides[0]) === answerKey(g.sides[0]) ||
+        (dependentName(p.sides[0], gc) && dependentName(g.sides[0], gc));
+      if (pc && sameName) return eq(pc, gc, ctx);
     }
     return p.kind === "relation" && equationsEqual(p, g, ctx);
   }

@@ -37,8 +37,6 @@ type ExprAnswer = Extract<Answer, { kind: "expr" }>;
 const IDENTITY_TOL = 1e-7;
 /** An identity must hold at this many comparable probe points. */
 const MIN_PROBES = 4;
-/** Probes from this index on are negative; complex-branch disagreements there are skipped. */
-const FIRST_NEGATIVE_PROBE = 6;
 
 const compiled = new WeakMap<Expr, Compiled>();
 function compiledOf(e: Expr): Compiled {
@@ -151,8 +149,10 @@ export function identityHolds(p: Compiled, g: Compiled, vars: string[], ctx: Con
     if (!finite(a) || !finite(b)) continue;
     if (close(a, b, IDENTITY_TOL, 1e-9)) {
       agreed++;
-    } else if (k >= FIRST_NEGATIVE_PROBE && (a.im !== 0 || b.im !== 0)) {
-      continue; // e.g. x^{2/3} vs (∛x)²: principal branches differ for x < 0
+    } else if ((a.im !== 0 || b.im !== 0) && Object.values(scope).some((v) => v < 0)) {
+      // e.g. x^{2/3} vs (∛x)², or (a/b)^{3/2} vs a^{3/2}/b^{3/2}: principal branches
+      // differ where a variable is negative; such a point decides nothing.
+      continue;
     } else {
       ctx.why = `expressions differ at probe ${k}`;
       return false;

@@ -151,7 +151,10 @@ export function mathSegments(text: string, keep = 8): Segment[] {
       start: start - closeLen,
       end: end + closeLen,
     });
-    if (found.length > 4 * keep) found.splice(0, found.length - keep);
+    if (found.length > 4 * keep) {
+      found.sort((a, b) => a.end - b.end);
+      found.splice(0, found.length - keep);
+    }
   };
   for (let i = findUnescaped(text, "$", 0); i >= 0;) {
     const delim = text[i + 1] === "$" ? "$$" : "$";

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { findBoxes, lastBoxed, trailingRun } from "./boxed.ts";
+import { findBoxes, GOLD_RUN_GAP, lastBoxed, trailingRun } from "./boxed.ts";
 
 /** The cleaned answer plus what was stripped that still matters for comparison. */
 export interface Normalized {
@@ -58,7 +58,7 @@ export function goldAnswer(gold: string): string {
   // Adjacent boxes in a gold are the parts of one answer (`\boxed{1}` and `\boxed{-2}`);
   // boxes separated by prose are a derivation's steps, of which the last is the answer.
   const boxes = findBoxes(gold);
-  if (boxes.length) return trailingRun(gold, boxes).join(", ");
+  if (boxes.length) return trailingRun(gold, boxes, GOLD_RUN_GAP).join(", ");
   // "The answer is 0.25": a gold written as a sentence states its answer at the end.
   const said = /\banswer\s*(?:is|:)\s*([^\n]{1,300}?)\s*\.?\s*$/i.exec(gold.slice(-400));
   if (said) return stripDelimiters(said[1]);
@@ -112,7 +112,11 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   let s = stripDelimiters(raw.trim().replace(/^(\*\*|__)([^*_]+)\1$/, "$2"));
   const boxed = /^\\(?:boxed|fbox)\s*\{/.test(s) ? lastBoxed(s) : null;
   if (boxed !== null) s = stripDelimiters(boxed);
-  // Doubly escaped commands from JSON-in-JSON data: `\\frac` means `\frac`.
+  // Doubly escaped commands from JSON-in-JSON data: `\\frac` means `\frac`, and in such
+  // a string a doubled row break `\\\\` means `\\`.
+  if (/(?<!\\)\\\\(?:begin|frac|sqrt|left|text)(?![A-Za-z])/.test(s)) {
+    s = s.replace(/(?<!\\)\\\\\\\\(?!\\)/g, "\\\\");
+  }
   s = s.replace(/(?<!\\)\\\\(?=[A-Za-z])/g, "\\");
   s = s.replace(/\\(?:displaystyle|textstyle|scriptstyle)\b/g, "")
     .replace(/\\(?:left|right)(?![A-Za-z])\.?/g, "")

@@ -1,0 +1,16 @@
+/**
+ * zerokit: Open-Reasoner-Zero-style RL on base language models, computed by WGSL kernels
+ * over Deno's WebGPU. The same modules serve the CLI (`cli.ts`), tests and notebooks.
+ *
+ * @example
+ * ```ts
+ * import { rewards } from "./mod.ts";
+ * const r = rewards.math({ response: "<think>…</think> <answer>\\boxed{42}</answer>", gold: "42", finish: "stop" });
+ * console.log(r.score); // 1
+ * ```
+ *
+ * @module
+ */
+export * from "./kernels/mod.ts";
+export * from "./models/mod.ts";
+export * from "./rewards/mod.ts";
