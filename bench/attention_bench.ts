@@ -1,10 +1,14 @@
 /**
  * Attention benchmarks: the fused causal forward, its backward, and KV-cache decoding.
  *
- * Each measurement encodes enough calls into one submit to fill a time budget and waits once,
- * taking the best of a few trials, so the ~11 ms queue wait of the CPU adapter is amortised. FLOPs follow the
- * flash-attention convention: forward 4·B·Hq·T²·D / 2 (causal half), backward 2.5× that,
- * decode 4·B·Hq·L·D.
+ * Figures (`attention_<pass>_<shape>_<unit>`):
+ * - `attention_fwd_<shape>_ms` / `_gflops` and `attention_bwd_<shape>_ms` / `_gflops` for
+ *   `b4_t256_h4_d64` (B = 4, T = 256, 4 heads, D = 64) and `b1_t1024_h14kv2_d64` (one
+ *   sequence of 1024 tokens with Qwen2.5-0.5B's heads: 14 query, 2 kv). The backward is
+ *   timed as forward + backward minus forward. FLOPs follow the flash-attention convention:
+ *   forward 4·B·Hq·T²·D / 2 (the causal half), backward 2.5× that.
+ * - `attention_decode_b16_l<L>_ms` / `_gflops`: one decode step (16 sequences, Qwen2.5-0.5B
+ *   heads) against a cache of L = 512 and 2048 keys; 4·B·Hq·L·D FLOPs.
  *
  * Run alone: `deno run -A bench/attention_bench.ts [--quick]`.
  *
@@ -14,10 +18,10 @@ import { attention, attentionDecode } from "../kernels/attention.ts";
 import { backward, zeroGrad } from "../kernels/autograd.ts";
 import { initGpu } from "../kernels/device.ts";
 import { createKVCache } from "../kernels/kv_cache.ts";
-import { sync } from "../kernels/runtime.ts";
-import { scope, type Tensor, tensor } from "../kernels/tensor.ts";
+import { type Tensor, tensor } from "../kernels/tensor.ts";
+import { type BenchSection, gflops, round, timeGpu } from "./util.ts";
 
-function randomTensor(shape: number[], seed: number): Tensor {
+function random(shape: number[], seed: number): Tensor {
   let s = seed >>> 0;
   const n = shape.reduce((a, b) => a * b, 1);
   const data = new Float32Array(n);
@@ -28,90 +32,72 @@ function randomTensor(shape: number[], seed: number): Tensor {
   return tensor(data, shape);
 }
 
-/**
- * Best wall time per call (ms): calls are encoded back to back into one submit, as many as
- * fill about `budgetMs`, so the ~11 ms queue wait of the CPU adapter is amortised.
- */
-async function timeIt(fn: () => void, budgetMs: number, trials: number): Promise<number> {
-  fn(); // compile + warm up
-  await sync();
-  let t0 = performance.now();
-  fn();
-  await sync();
-  const reps = Math.max(1, Math.min(64, Math.round(budgetMs / (performance.now() - t0))));
-  let best = Infinity;
-  for (let t = 0; t < trials; t++) {
-    t0 = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    await sync();
-    best = Math.min(best, (performance.now() - t0) / reps);
-  }
-  return best;
-}
+/** [name, B, T, Hq, Hkv, D] of the training-shape measurements. */
+const SHAPES: [string, number, number, number, number, number][] = [
+  ["b4_t256_h4_d64", 4, 256, 4, 4, 64],
+  ["b1_t1024_h14kv2_d64", 1, 1024, 14, 2, 64],
+];
 
-interface Shape {
-  name: string;
-  B: number;
-  T: number;
-  Hq: number;
-  Hkv: number;
-  D: number;
-}
-
-/**
- * Forward and backward ms and GFLOP/s for training shapes, decode ms and GFLOP/s at cache
- * lengths 512 and 2048 with batch 16 (Qwen2.5-0.5B heads: 14 query, 2 kv, D = 64).
- */
-export async function benchAttention(quick: boolean): Promise<Record<string, number>> {
+/** Forward/backward and decode figures (see the module doc); `log` reports progress. */
+export async function benchAttention(
+  quick: boolean,
+  log: (msg: string) => void = console.error,
+): Promise<Record<string, number>> {
   await initGpu();
   const out: Record<string, number> = {};
-  const budget = quick ? 100 : 400;
-  const trials = quick ? 1 : 3;
-  const shapes: Shape[] = [
-    { name: "b4_t256_h4_d64", B: 4, T: 256, Hq: 4, Hkv: 4, D: 64 },
-    { name: "b1_t1024_h14kv2_d64", B: 1, T: 1024, Hq: 14, Hkv: 2, D: 64 },
-  ];
-  for (const s of quick ? shapes.slice(0, 1) : shapes) {
-    const q = randomTensor([s.B, s.T, s.Hq, s.D], 1);
-    const k = randomTensor([s.B, s.T, s.Hkv, s.D], 2);
-    const v = randomTensor([s.B, s.T, s.Hkv, s.D], 3);
-    const g = randomTensor([s.B, s.T, s.Hq, s.D], 4);
-    const flops = (4 * s.B * s.Hq * s.T * s.T * s.D) / 2;
-    const fwd = await timeIt(() => scope(() => void attention(q, k, v)), budget, trials);
+  const samples = quick ? 3 : 5;
+  for (const [name, B, T, Hq, Hkv, D] of quick ? SHAPES.slice(0, 1) : SHAPES) {
+    const q = random([B, T, Hq, D], 1);
+    const k = random([B, T, Hkv, D], 2);
+    const v = random([B, T, Hkv, D], 3);
+    const g = random([B, T, Hq, D], 4);
+    const flops = (4 * B * Hq * T * T * D) / 2;
+    const fwd = await timeGpu(() => attention(q, k, v).dispose(), { samples });
     for (const t of [q, k, v]) t.requiresGrad = true;
-    const both = await timeIt(
-      () => {
-        scope(() => backward(attention(q, k, v), g));
-        zeroGrad([q, k, v]);
-      },
-      budget,
-      trials,
+    const both = await timeGpu(() => {
+      const o = attention(q, k, v);
+      backward(o, g);
+      o.dispose();
+      zeroGrad([q, k, v]);
+    }, { samples });
+    const bwdMs = Math.max(both.ms - fwd.ms, 1e-3);
+    out[`attention_fwd_${name}_ms`] = round(fwd.ms);
+    out[`attention_fwd_${name}_gflops`] = round(gflops(flops, fwd.ms));
+    out[`attention_bwd_${name}_ms`] = round(bwdMs);
+    out[`attention_bwd_${name}_gflops`] = round(gflops(2.5 * flops, bwdMs));
+    log(
+      `attention ${name}: forward ${fwd.ms.toFixed(2)} ms (best ${fwd.bestMs.toFixed(2)}), ` +
+        `backward ${bwdMs.toFixed(2)} ms, ${fwd.batch} per submit`,
     );
-    const bwd = Math.max(both - fwd, 1e-3);
-    out[`attention/${s.name}/fwd_ms`] = fwd;
-    out[`attention/${s.name}/fwd_gflops`] = flops / fwd / 1e6;
-    out[`attention/${s.name}/bwd_ms`] = bwd;
-    out[`attention/${s.name}/bwd_gflops`] = (2.5 * flops) / bwd / 1e6;
     for (const t of [q, k, v, g]) t.dispose();
   }
   const [B, Hq, Hkv, D] = [16, 14, 2, 64];
   for (const L of quick ? [512] : [512, 2048]) {
     const cache = createKVCache(B, Hkv, L, D);
-    const q = randomTensor([B, 1, Hq, D], 5);
-    const ms = await timeIt(
-      () => scope(() => void attentionDecode(q, cache.k, cache.v, { length: L })),
-      budget,
-      trials,
+    const q = random([B, 1, Hq, D], 5);
+    const t = await timeGpu(() => attentionDecode(q, cache.k, cache.v, { length: L }).dispose(), {
+      samples,
+    });
+    out[`attention_decode_b${B}_l${L}_ms`] = round(t.ms);
+    out[`attention_decode_b${B}_l${L}_gflops`] = round(gflops(4 * B * Hq * L * D, t.ms));
+    log(
+      `attention decode B${B} L${L}: ${t.ms.toFixed(2)} ms (best ${
+        t.bestMs.toFixed(2)
+      }), ${t.batch} per submit`,
     );
-    out[`attention/decode_b${B}_l${L}/ms`] = ms;
-    out[`attention/decode_b${B}_l${L}/gflops`] = (4 * B * Hq * L * D) / ms / 1e6;
     q.dispose();
     cache.dispose();
   }
   return out;
 }
 
+/** The section for bench/main.ts's registry. */
+export const attentionSection: BenchSection = {
+  description: "fused causal attention (forward, backward) and KV-cache decoding",
+  run: (ctx) => benchAttention(ctx.quick, ctx.log),
+};
+
 if (import.meta.main) {
-  const results = await benchAttention(Deno.args.includes("--quick"));
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(44)} ${v.toFixed(2)}`);
+  const figures = await benchAttention(Deno.args.includes("--quick"));
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(44)} ${v}`);
 }

@@ -3,7 +3,9 @@
  * `matmul_<n>_gflops` (square n³), `matmul_4096x256x1024_gflops` ([4096, 256] · [256, 1024],
  * a small model's MLP shape) and its `_transB` variant (weight stored [1024, 256], as a
  * Linear layer computes), `submit_wait_ms` (submit + wait of a one-dispatch batch) and
- * `dispatch_us` (cost of one more dispatch when hundreds share a submit). The PyTorch peer
+ * `dispatch_us` (cost of one more dispatch when hundreds share a submit). Each GFLOP/s figure
+ * also comes as `_cpu_gflops`: FLOPs per CPU-second of the process × the core count, steadier
+ * than wall clock when other processes share the cores. The PyTorch peer
  * (`bench/torch_peer.py`) measures the same shapes under the same names prefixed `torch_`.
  *
  * Run alone: `deno run -A --unstable-webgpu bench/matmul_bench.ts [--quick]`.
@@ -14,7 +16,15 @@ import { fill } from "../kernels/elementwise.ts";
 import { matmul } from "../kernels/matmul.ts";
 import { flush, sync } from "../kernels/runtime.ts";
 import { type Tensor, tensor } from "../kernels/tensor.ts";
-import { type BenchContext, type BenchSection, gflops, round, timeAsync, timeGpu } from "./util.ts";
+import {
+  type BenchContext,
+  type BenchSection,
+  CORES,
+  gflops,
+  round,
+  timeAsync,
+  timeGpu,
+} from "./util.ts";
 
 /** [name, M, K, N, transB] — the same list lives in torch_peer.py. */
 export const MATMUL_SHAPES: [string, number, number, number, boolean][] = [
@@ -48,9 +58,14 @@ export async function benchMatmul(ctx: BenchContext): Promise<Record<string, num
       samples: ctx.quick ? 3 : 5,
     });
     out[`${name}_gflops`] = round(gflops(2 * M * N * K, t.ms));
+    // Work per CPU-second × cores: what the kernel does with the machine to itself.
+    if (Number.isFinite(t.cpuMs)) {
+      out[`${name}_cpu_gflops`] = round(gflops(2 * M * N * K, t.cpuMs / CORES));
+    }
     ctx.log(
       `${name}: ${t.ms.toFixed(2)} ms median (best ${t.bestMs.toFixed(2)}), ` +
-        `${out[`${name}_gflops`]} GFLOP/s, ${t.batch} per submit`,
+        `${out[`${name}_gflops`]} GFLOP/s, ${out[`${name}_cpu_gflops`]} per CPU-time, ` +
+        `${t.batch} per submit`,
     );
     a.dispose();
     b.dispose();

@@ -9,6 +9,7 @@ To add a figure: append to PEERS a function returning {key: value}.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -25,19 +26,20 @@ MATMUL_SHAPES = [
 
 
 def time_call(fn, samples=5, min_s=0.25):
-    """Median and best seconds per call, batches sized to take about min_s each."""
+    """Median wall and CPU seconds per call (all threads), batches of about min_s each."""
     fn()
     t0 = time.perf_counter()
     fn()
     once = time.perf_counter() - t0
     n = max(1, min(1000, int(min_s / max(once, 1e-5)) + 1))
-    per = []
+    per, cpu = [], []
     for _ in range(samples):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(n):
             fn()
         per.append((time.perf_counter() - t0) / n)
-    return statistics.median(per), min(per)
+        cpu.append((time.process_time() - c0) / n)
+    return statistics.median(per), statistics.median(cpu)
 
 
 def bench_matmul(torch, quick):
@@ -55,8 +57,11 @@ def bench_matmul(torch, quick):
         else:
             b = torch.rand(k, n, generator=g) - 0.5
             fn = lambda a=a, b=b: torch.matmul(a, b)
-        med, _best = time_call(fn, samples=3 if quick else 5)
-        out[f"torch_{name}_gflops"] = round(2 * m * n * k / med / 1e9, 2)
+        wall, cpu = time_call(fn, samples=3 if quick else 5)
+        flops = 2 * m * n * k
+        out[f"torch_{name}_gflops"] = round(flops / wall / 1e9, 2)
+        # Work per CPU-second × cores, as bench/util.ts reports it for zerokit.
+        out[f"torch_{name}_cpu_gflops"] = round(flops / (cpu / os.cpu_count()) / 1e9, 2)
     return out
 
 

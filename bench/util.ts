@@ -33,8 +33,29 @@ export interface Timing {
   ms: number;
   /** Fastest sample (ms per call): the least disturbed by other processes. */
   bestMs: number;
+  /** Median CPU milliseconds per call, all threads of this process (NaN if unknown). */
+  cpuMs: number;
   /** Calls per timed batch. */
   batch: number;
+}
+
+/**
+ * CPU time of this process in ms, summed over its threads (llvmpipe's workers included),
+ * from /proc/self/task/∗/schedstat; NaN where that is unavailable. On a machine whose cores
+ * are shared, work per CPU-second is steadier than work per wall-second.
+ */
+export function cpuTimeMs(): number {
+  try {
+    let ns = 0;
+    for (const e of Deno.readDirSync("/proc/self/task")) {
+      try {
+        ns += Number(Deno.readTextFileSync(`/proc/self/task/${e.name}/schedstat`).split(" ")[0]);
+      } catch { /* thread ended */ }
+    }
+    return ns / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 /**
@@ -54,13 +75,16 @@ export async function timeGpu(
   const once = performance.now() - t0;
   const n = Math.max(1, Math.min(maxBatch, Math.ceil(minMs / Math.max(once, 0.01))));
   const per: number[] = [];
+  const cpu: number[] = [];
   for (let s = 0; s < samples; s++) {
     t0 = performance.now();
+    const c0 = cpuTimeMs();
     for (let i = 0; i < n; i++) encode();
     await sync();
     per.push((performance.now() - t0) / n);
+    cpu.push((cpuTimeMs() - c0) / n);
   }
-  return { ms: median(per), bestMs: Math.min(...per), batch: n };
+  return { ms: median(per), bestMs: Math.min(...per), cpuMs: median(cpu), batch: n };
 }
 
 /** Time an async CPU-side action (e.g. a lone submit+wait) the same way. */
@@ -72,11 +96,14 @@ export async function timeAsync(fn: () => Promise<void>, samples = 15): Promise<
     await fn();
     per.push(performance.now() - t0);
   }
-  return { ms: median(per), bestMs: Math.min(...per), batch: 1 };
+  return { ms: median(per), bestMs: Math.min(...per), cpuMs: NaN, batch: 1 };
 }
 
 /** GFLOP/s of `flops` done in `ms` milliseconds. */
 export const gflops = (flops: number, ms: number): number => flops / ms / 1e6;
+
+/** Cores of this machine (the CPU-normalised figures assume all of them to oneself). */
+export const CORES = navigator.hardwareConcurrency;
 
 /** Round for display and JSON (3 significant digits, at least 2 decimals below 10). */
 export function round(x: number): number {

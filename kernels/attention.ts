@@ -76,6 +76,9 @@ function unrolled(name: string, src: string, rows: number, d4: number, entry = "
   return k;
 }
 
+/** llvmpipe ends any shader loop after 65,535 iterations; key loops must stay below. */
+const MAX_LOOP = 65535;
+
 /** Workgroup size: the SIMD width on the CPU adapter, a warp-friendly 64 on a GPU. */
 function wg(): number {
   return gpu().isCpu ? 8 : 64;
@@ -90,11 +93,12 @@ function optional(t: Tensor | undefined) {
 }
 
 /**
- * Rows per invocation (the register tile) on the CPU adapter: each loaded k/v (or q/dO)
- * vector feeds every row, and loads dominate, but registers hold (2 forward, 3 dq, 4 dkv) ·
- * rows · D floats and LLVM's compile time grows fast with them (D = 64: forward 8 rows ≈ 3 s
- * cold; dq/dkv 4 rows ≈ 3 s each, 8 rows ≈ 13 s each for ≈ 30% less time). A GPU wants many
- * small invocations instead.
+ * Rows per invocation (the register tile) on the CPU adapter. Each loaded k/v (or q/dO) vector
+ * feeds every row and loads dominate, but registers hold (2 forward, 3 dq, 4 dkv) · rows · D
+ * floats and LLVM's compile time grows steeply with them. At D = 64, cold Mesa shader cache
+ * (the cache makes later runs instant): forward 8 rows ≈ 3 s; dq and dkv ≈ 4 s each at 4
+ * rows, ≈ 7 s each at 6 rows (−14% backward time) and ≈ 12 s at 8 (−21%). Attention is a
+ * few percent of a model's FLOPs, so the backward stays at 4. A GPU wants small invocations.
  */
 function rowsFor(kernel: "fwd" | "dq" | "dkv", d4: number): number {
   const cpu = gpu().isCpu;
@@ -135,6 +139,9 @@ function shapes(q: Tensor, k: Tensor, v: Tensor) {
   if (Hq % Hkv !== 0) throw new Error(`attention: Hq = ${Hq} is not a multiple of Hkv = ${Hkv}`);
   if (D % 4 !== 0 || D > 256) {
     throw new Error(`attention: head size ${D} must be a multiple of 4, ≤ 256`);
+  }
+  if (T > MAX_LOOP) {
+    throw new Error(`attention: T = ${T} exceeds ${MAX_LOOP} (a shader loop's limit)`);
   }
   return { B, T, Hq, Hkv, D };
 }
@@ -244,11 +251,14 @@ function attentionBackward(
 }
 
 export interface DecodeOptions {
-  /** Number of filled cache positions: keys 0 … length − 1 are candidates. */
-  length: number;
+  /**
+   * Filled cache positions, the same for the whole batch: keys 0 … length − 1 are candidates
+   * (default maxT; give it, since work is proportional to it).
+   */
+  length?: number;
   /** [B, M] (M ≥ length) f32 or i32 over cache positions: 0 excludes a slot (left padding). */
   keyMask?: Tensor;
-  /** [B] i32: sequence b only sees keys j < cacheLens[b]. */
+  /** [B] i32 per-sequence lengths: sequence b only sees keys j < cacheLens[b]. */
   cacheLens?: Tensor;
   /** Score scale; default 1/√D. */
   scale?: number;
@@ -273,11 +283,11 @@ export function attentionDecode(
   q: Tensor,
   kCache: Tensor,
   vCache: Tensor,
-  opts: DecodeOptions,
+  opts: DecodeOptions = {},
 ): Tensor {
   const [B, Hkv, maxT, D] = kCache.shape;
   const Hq = q.size / (B * D);
-  const { length, keyMask, cacheLens } = opts;
+  const { length = maxT, keyMask, cacheLens } = opts;
   if (kCache.rank !== 4 || vCache.shape.join() !== kCache.shape.join()) {
     throw new Error(
       `attentionDecode: caches [${kCache.shape}], [${vCache.shape}] must be [B, Hkv, maxT, D]`,
@@ -299,15 +309,19 @@ export function attentionDecode(
   if (keyMask && (keyMask.shape[0] !== B || maskStride < length)) {
     throw new Error(`attentionDecode: keyMask [${keyMask.shape}] must be [${B}, ≥ ${length}]`);
   }
-  if (cacheLens && cacheLens.size !== B) {
-    throw new Error(`attentionDecode: cacheLens [${cacheLens.shape}] is not [${B}]`);
+  if (cacheLens && (cacheLens.size !== B || cacheLens.dtype === "f32")) {
+    throw new Error(`attentionDecode: cacheLens ${cacheLens} is not an i32 [${B}]`);
   }
   checkBindable("attentionDecode", { q, kCache, vCache, keyMask });
   const d4 = D / 4;
   const rows = decodeRows(Hq / Hkv);
   const groups = B * (Hq / rows);
-  // Enough splits to occupy every core (≥ 256 invocations), each at least 16 keys long.
-  const want = Math.min(Math.ceil(256 / groups), Math.ceil(length / 16));
+  // Enough splits to occupy every core (≥ 256 invocations), each at least 16 keys long and
+  // short enough for llvmpipe's loop limit.
+  const want = Math.max(
+    Math.min(Math.ceil(256 / groups), Math.ceil(length / 16)),
+    Math.ceil(length / MAX_LOOP),
+  );
   const chunk = Math.ceil(length / Math.max(want, 1));
   const nsplit = Math.ceil(length / chunk);
   const po = empty([nsplit, B, Hq, D]);

@@ -9,7 +9,8 @@
 // Unrolled template (`$r` < ROWS key rows, `$i` < D4 vec4s of the head; see attention.ts
 // unroll()). Invocation g = block · B·Hkv + (b · Hkv + hk) owns keys block·ROWS … +ROWS−1 of
 // kv head hk, keeps their k, v, dk, dv in registers and streams the group's query rows
-// i ≥ first key (q, dO and the packed lse, D).
+// i ≥ first key (q, dO and the packed lse, D). Keys past T and idle lanes are clamped onto
+// the last real key and redo its work, so stores need no guard (as in attention_fwd.wgsl).
 //
 // bindings: 0 params, 1 q [B,T,Hq,D], 2 k [B,T,Hkv,D], 3 v [B,T,Hkv,D], 4 mask [B,T] (bits;
 //           dummy when hasMask = 0), 5 dO [B,T,Hq,D], 6 ld [B,T,Hq] vec2 (lse, D),
@@ -42,7 +43,6 @@ override D4: u32 = 16u;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let live = g < p.lanes;
   let gc = min(g, p.lanes - 1u);
   let BK = p.B * p.Hkv;
   let bk = gc % BK;
@@ -52,7 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let group = p.Hq / p.Hkv;
 
   let s$r = min(key0 + $ru, p.T - 1u); let ko$r = ((b * p.T + s$r) * p.Hkv + hk) * D4;
-  let kk$r = key0 + $ru < p.T && (p.hasMask == 0u || (mask[select(0u, b * p.T + s$r, p.hasMask != 0u)] & 0x7fffffffu) != 0u);
+  let kk$r = (p.hasMask == 0u || (mask[select(0u, b * p.T + s$r, p.hasMask != 0u)] & 0x7fffffffu) != 0u);
   let k$r_$i = k[ko$r + $iu] * p.scale2; let v$r_$i = v[ko$r + $iu];
   var dk$r_$i = vec4f(0.0); var dv$r_$i = vec4f(0.0);
 
@@ -66,14 +66,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       let lsed = ld[ro];
       var sc$r = 0.0; var dp$r = 0.0;
       sc$r += dot(q$i, k$r_$i); dp$r += dot(do$i, v$r_$i);
-      let pr$r = select(0.0, exp2(sc$r - lsed.x), kk$r && key0 + $ru <= i);
+      let pr$r = select(0.0, exp2(sc$r - lsed.x), kk$r && s$r <= i);
       let ds$r = pr$r * (dp$r - lsed.y);
       dv$r_$i += pr$r * do$i;
       dk$r_$i += ds$r * q$i;
     }
   }
 
-  let st$r = live && key0 + $ru < p.T;
-  if (st$r) { dk[ko$r + $iu] = dk$r_$i * p.scale; }
-  if (st$r) { dv[ko$r + $iu] = dv$r_$i; }
+  dk[ko$r + $iu] = dk$r_$i * p.scale;
+  dv[ko$r + $iu] = dv$r_$i;
 }

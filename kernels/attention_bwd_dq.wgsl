@@ -7,8 +7,9 @@
 //   dq_i  = scale · Σ_j ds_ij k_j
 //
 // Unrolled template (`$r` < ROWS query rows, `$i` < D4 vec4s of the head; see attention.ts
-// unroll()). Invocations map to rows exactly as in the forward (attention_fwd.wgsl): each
-// keeps its rows' q, dO and dq in registers and streams k and v once.
+// unroll()). Invocations map to rows exactly as in the forward (attention_fwd.wgsl, including
+// the clamping that makes every store unconditional): each keeps its rows' q, dO and dq in
+// registers and streams k and v once.
 //
 // bindings: 0 params, 1 q [B,T,Hq,D], 2 k [B,T,Hkv,D], 3 v [B,T,Hkv,D], 4 mask [B,T] (bits;
 //           dummy when hasMask = 0), 5 o (forward output) [B,T,Hq,D], 6 dO [B,T,Hq,D],
@@ -42,7 +43,6 @@ override D4: u32 = 16u;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let live = g < p.lanes;
   let gc = min(g, p.lanes - 1u);
   let BH = p.B * p.Hq;
   let bh = gc % BH;
@@ -65,11 +65,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let v$i = v[kb + $iu];
     var s$r = 0.0; var dp$r = 0.0;
     s$r += dot(q$r_$i, k$i); dp$r += dot(do$r_$i, v$i);
-    let ds$r = select(0.0, exp2(s$r - lse$r) * (dp$r - di$r), keep && j <= row0 + $ru);
+    let ds$r = select(0.0, exp2(s$r - lse$r) * (dp$r - di$r), keep && j <= t$r);
     dq$r_$i += ds$r * k$i;
   }
 
-  let st$r = live && row0 + $ru < p.T;
-  if (st$r) { dq[qo$r + $iu] = dq$r_$i * p.scale; }
-  if (st$r) { ld[(b * p.T + t$r) * p.Hq + h] = vec2f(lse$r, di$r); }
+  dq[qo$r + $iu] = dq$r_$i * p.scale;
+  ld[(b * p.T + t$r) * p.Hq + h] = vec2f(lse$r, di$r);
 }

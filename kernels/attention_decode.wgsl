@@ -44,7 +44,6 @@ const NEG = -1e30;
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let live = g < p.lanes;
   let gc = min(g, p.lanes - 1u);
   let HG = p.Hq / ROWS;
   let bg = gc % (p.B * HG);
@@ -73,6 +72,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 
   let ro$r = (split * p.B + b) * p.Hq + hg * ROWS + $ru;
-  if (live) { po[ro$r * D4 + $iu] = o$r_$i; }
-  if (live) { pml[ro$r] = vec2f(m$r, l$r); }
+  po[ro$r * D4 + $iu] = o$r_$i;  // idle lanes redo the last lane's work: same bits
+  pml[ro$r] = vec2f(m$r, l$r);
 }

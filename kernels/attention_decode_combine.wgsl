@@ -41,5 +41,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     m = mx;
   }
   let inv = select(0.0, 1.0 / l, l > 0.0);
-  if (g < p.lanes) { out[gc * D4 + $iu] = o$i * inv; }
+  out[gc * D4 + $iu] = o$i * inv;  // idle lanes (g ≥ lanes) rewrite the last row's bits
 }

@@ -15,6 +15,9 @@
 // Invocation g = block · BH + bh (bh = b · Hq + h fastest, so the lanes of a workgroup share
 // a query block and stop at nearly the same key); it owns rows block·ROWS … +ROWS−1 and
 // runs an online softmax over keys 0 … min(T, last row + 1) − 1, one key at a time.
+// Rows past T (the last block) and idle lanes past `lanes` are clamped onto the last real row
+// and redo its work exactly, so every store is unconditional: they write the same bits to the
+// same place (guarded stores cost llvmpipe a branchy per-lane loop each, and compile time).
 //
 // bindings: 0 params, 1 q [B,T,Hq,D], 2 k [B,T,Hkv,D], 3 v [B,T,Hkv,D],
 //           4 mask [B,T] (f32/i32 bits, nonzero = keep; a 1-element dummy when hasMask = 0),
@@ -46,8 +49,7 @@ const NEG = -1e30;  // "minus infinity" that stays finite through max/subtract
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
   let g = (wid.x + wid.y * nwg.x) * WG + lid;
-  let live = g < p.lanes;
-  let gc = min(g, p.lanes - 1u);  // idle lanes redo the last lane's work and store nothing
+  let gc = min(g, p.lanes - 1u);
   let BH = p.B * p.Hq;
   let bh = gc % BH;
   let row0 = (gc / BH) * ROWS;
@@ -66,13 +68,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let k$i = k[kb + $iu];
     var s$r = 0.0;
     s$r += dot(q$r_$i, k$i);
-    let ok$r = keep && j <= row0 + $ru; let sm$r = select(NEG, s$r, ok$r); let mx$r = max(m$r, sm$r);
+    let ok$r = keep && j <= t$r; let sm$r = select(NEG, s$r, ok$r); let mx$r = max(m$r, sm$r);
     let c$r = exp2(m$r - mx$r); let e$r = select(0.0, exp2(sm$r - mx$r), ok$r); m$r = mx$r; l$r = l$r * c$r + e$r;
     let v$i = v[kb + $iu];
     o$r_$i = o$r_$i * c$r + e$r * v$i;
   }
 
-  let inv$r = select(0.0, 1.0 / l$r, l$r > 0.0); let st$r = live && row0 + $ru < p.T;
-  if (st$r) { out[qo$r + $iu] = o$r_$i * inv$r; }
-  if (st$r) { lse[(b * p.T + t$r) * p.Hq + h] = select(0.0, m$r + log2(l$r), l$r > 0.0); }
+  let inv$r = select(0.0, 1.0 / l$r, l$r > 0.0);
+  out[qo$r + $iu] = o$r_$i * inv$r;
+  lse[(b * p.T + t$r) * p.Hq + h] = select(0.0, m$r + log2(l$r), l$r > 0.0);
 }

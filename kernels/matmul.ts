@@ -20,7 +20,7 @@ import vec4Src from "./matmul_vec4.wgsl" with { type: "text" };
 import scalarSrc from "./matmul_scalar.wgsl" with { type: "text" };
 import { record } from "./autograd.ts";
 import { gpu } from "./device.ts";
-import { ones } from "./elementwise.ts";
+import { fill, ones } from "./elementwise.ts";
 import { kernel, launch, u32 } from "./runtime.ts";
 import { empty, numel, type Tensor } from "./tensor.ts";
 
@@ -85,15 +85,11 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const batchB = b.shape.slice(0, -2);
   const nA = numel(batchA);
   const nB = numel(batchB);
-  let batchShape: readonly number[];
-  if (nB === 1 && nA >= 1) batchShape = batchA.length >= batchB.length ? batchA : batchB;
-  else if (nA === 1) batchShape = batchB.length >= batchA.length ? batchB : batchA;
-  else if (sameShape(batchA, batchB)) batchShape = batchA;
-  else throw new Error(`matmul: batch shapes [${batchA}] and [${batchB}] do not match`);
+  const batchShape = broadcastBatch(batchA, batchB);
   const batch = numel(batchShape);
 
-  const out = empty([...batchShape, M, N]);
-  if (out.size > 0) {
+  const out = K === 0 ? fill([...batchShape, M, N], 0) : empty([...batchShape, M, N]);
+  if (out.size > 0 && K > 0) {
     if (nB === 1 && !transA && batch > 1) {
       // A 2-D weight under a batch of activations is one tall matmul.
       encode(out, a, b, { batch: 1, M: batch * M, N, K, transA, transB, sA: 0, sB: 0 });
@@ -163,6 +159,20 @@ function sumBatch(x: Tensor, shape: readonly number[]): Tensor {
   const s = matmul(w, flat);
   for (const t of [w, flat, x]) t.dispose();
   return shaped(s, shape);
+}
+
+/**
+ * The output's batch shape: equal batch shapes (up to leading 1s), or one side with a single
+ * matrix broadcast over the other's batch. Partial broadcasts ([2, 1] with [1, 3]) are not
+ * supported.
+ */
+function broadcastBatch(x: readonly number[], y: readonly number[]): number[] {
+  const r = Math.max(x.length, y.length);
+  const px = [...Array(r - x.length).fill(1), ...x];
+  const py = [...Array(r - y.length).fill(1), ...y];
+  if (numel(px) === 1) return py;
+  if (numel(py) === 1 || sameShape(px, py)) return px;
+  throw new Error(`matmul: batch shapes [${x}] and [${y}] do not match`);
 }
 
 function sameShape(x: readonly number[], y: readonly number[]): boolean {

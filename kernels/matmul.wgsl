@@ -7,7 +7,7 @@
 //   A[baseA + m*lda + k] (or A[baseA + k*lda + m] when TRANS_A), likewise for B; C rows are
 //   ldc apart, so a dispatch may write a column block of a wider C (windowed LM head).
 //   In the vec4 variant every offset/stride is in vec4 units, in the scalar one in floats.
-// Bindings: 0 params, 1 A (read), 2 B (read), 3 C (read_write; read only when p.acc = 1).
+// Bindings: 0 params, 1 A (read), 2 B (read), 3 C (read_write; also read when p.acc = 1).
 // Dispatch: (ceil(N / (16*WX)), ceil(M / (TM*WY)), batches); each invocation owns a TM×16
 //   tile of C (TM rows, four vec4 columns).
 //

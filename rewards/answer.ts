@@ -246,7 +246,9 @@ function expression(s: string, percent: boolean): Answer {
   const spaced = /^(-?)(\d+) (\d+)\/(\d+)$/.exec(s);
   if (spaced && Number(spaced[3]) < Number(spaced[4])) {
     // `1 1/2`: a mixed number written in plain text, as in word-problem answers.
-    s = `${spaced[1]}\\frac{${Number(spaced[2]) * Number(spaced[4]) + Number(spaced[3])}}{${spaced[4]}}`;
+    s = `${spaced[1]}\\frac{${Number(spaced[2]) * Number(spaced[4]) + Number(spaced[3])}}{${
+      spaced[4]
+    }}`;
   }
   const mixed = /^(-?)(\d+)\s*\\frac\{?(\d+)\}?\{?(\d+)\}?$/.exec(s);
   if (mixed && Number(mixed[3]) < Number(mixed[4]) && /\\frac\{\d+\}\{\d+\}|\\frac\d\d/.test(s)) {

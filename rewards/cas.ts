@@ -24,6 +24,16 @@ const math = create(all, {});
 const big = create(all, { number: "BigNumber", precision: 64 });
 /** Largest factorial the arbitrary-precision instance multiplies out. */
 const MAX_BIG_FACTORIAL = 5000;
+/** Multiplications one exact evaluation may spend on factorials and binomials together. */
+const BIG_STEP_BUDGET = 10_000;
+/** Longest printed expression evaluated exactly (64-digit operations cost microseconds). */
+const MAX_EXACT_PRINTED = 1500;
+let bigSteps = 0;
+/** Charges `n` steps to the current exact evaluation; false once the budget is spent. */
+function spend(n: number): boolean {
+  bigSteps += n;
+  return bigSteps <= BIG_STEP_BUDGET;
+}
 
 /** The largest factorial computed by multiplication; beyond it the result is Infinity. */
 const MAX_FACTORIAL = 170;
@@ -66,6 +76,7 @@ big.import({
     if (!isBig(n) || !n.isFinite() || n.isNegative()) return big.bignumber(NaN);
     if (!n.isInteger()) return big.gamma(n.plus(1));
     if (n.greaterThan(MAX_BIG_FACTORIAL)) return big.bignumber(Infinity);
+    if (!spend(n.toNumber())) return big.bignumber(NaN);
     let r = big.bignumber(1);
     for (let k = 2, end = n.toNumber(); k <= end; k++) r = r.times(k);
     return r;
@@ -78,6 +89,7 @@ big.import({
     if (k.greaterThan(n)) return big.bignumber(0);
     const m = big.min(k, n.minus(k)) as Big;
     if (m.greaterThan(MAX_BINOM_STEPS)) return big.bignumber(Infinity);
+    if (!spend(m.toNumber())) return big.bignumber(NaN);
     let r = big.bignumber(1);
     for (let j = 1, end = m.toNumber(); j <= end; j++) r = r.times(n.minus(m).plus(j)).div(j);
     return r.toDecimalPlaces(0);
@@ -231,7 +243,8 @@ const MAX_PRINTED = 20_000;
 export function exactValue(e: Expr): Big | null {
   try {
     const src = toMathjs(e, true);
-    if (src.length > MAX_PRINTED) return null;
+    if (src.length > MAX_EXACT_PRINTED) return null;
+    bigSteps = 0;
     const r = big.parse(src).compile().evaluate({});
     return isBig(r) && r.isFinite() ? r : null;
   } catch {

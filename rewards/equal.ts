@@ -180,7 +180,8 @@ export function answersEqual(p: Answer, g: Answer, ctx: Context): boolean {
     }
     case "tuple": {
       // `(0, 1)` may be an open interval: `0 < x < 1` and `(0,1)` then agree.
-      const pi = g.items.length === 2 ? toInterval(p, ctx) : null;
+      const set = g.items.length === 2 && p.kind !== "tuple" ? intervalSet(p, ctx) : null;
+      const pi = set?.length === 1 ? set[0] : null;
       if (pi && !pi.loClosed && !pi.hiClosed) return ordered([pi.lo, pi.hi], g.items, ctx);
       return ordered(vector(p) ?? [], g.items, ctx);
     }

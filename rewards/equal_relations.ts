@@ -95,7 +95,8 @@ export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): 
     const gc = claim(g, true);
     const rhsMentionsLhs = gc?.kind === "expr" && g.sides[0].kind === "expr" &&
       g.sides[0].vars.some((v) => gc.vars.includes(v));
-    if (gc && !rhsMentionsLhs) {
+    // `f(x) = x^2` mentions x on both sides, but defines f: it asks for x^2 like `y = x^2`.
+    if (gc && (!rhsMentionsLhs || dependentName(g.sides[0], gc))) {
       // `x = 5` asks for 5: accept `5`, `x = 5`, and `x = 2 + 3 = 5`, but not `y = 5`.
       if (p.kind !== "relation") return eq(p, gc, ctx);
       const pc = claim(p, false);

@@ -19,6 +19,7 @@ import {
   probeScope,
   type Value,
 } from "./cas.ts";
+import { exactRational, rationalClose } from "./exact.ts";
 import type { Expr } from "./latex_parser.ts";
 import type { Deadline } from "./limits.ts";
 import type { MathOptions } from "./options.ts";
@@ -72,21 +73,37 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
     ctx.why = "equal integers";
     return p.int === g.int;
   }
-  // An integer gold is an exact claim: only round-off is forgiven, not a near miss.
-  const tol = g.int !== undefined ? 1e-12 : ctx.opts.relTol;
+  // `relTol` forgives a rounded decimal (0.3333 for 1/3). When neither side has a decimal
+  // (or a percent), nothing was rounded: only round-off is forgiven, so \frac{1}{23427} is
+  // not \frac{1}{23426} and \frac{99}{70} is not \sqrt2. An integer gold is exact too.
+  const rounded = p.percent || g.percent || hasDecimal(p.expr) || hasDecimal(g.expr);
+  const tol = g.int !== undefined || !rounded ? 1e-12 : ctx.opts.relTol;
   const pv = valueOf(p.expr);
   const gv = valueOf(g.expr);
-  if (
-    (beyondDoubles(pv, p.expr) || beyondDoubles(gv, g.expr, g.int !== undefined)) &&
-    !hasInfinity(p.expr) && !hasInfinity(g.expr) && !p.percent && !g.percent
-  ) {
-    // Doubles cannot decide here (`1/2006!` and `1/2004!` both underflow to 0); 64 digits can.
-    const pe = exactValue(p.expr);
-    const ge = exactValue(g.expr);
-    if (pe && ge) {
-      const ok = exactClose(pe, ge, tol);
+  const doubt = [doubtful(pv, p.expr), doubtful(gv, g.expr, g.int !== undefined)];
+  if (doubt.some((d) => d > 0) && !hasInfinity(p.expr) && !hasInfinity(g.expr)) {
+    // Doubles cannot decide here (`1/2006!` and `1/2004!` both underflow to 0). Rational
+    // arithmetic can, exactly, when both sides are rational (`2^{2008}-3` vs `2^{2008}-2`);
+    // otherwise 64 significant digits usually can.
+    const pr = p.percent ? null : exactRational(p.expr);
+    const gr = pr && !g.percent ? exactRational(g.expr) : null;
+    if (pr && gr) {
+      const ok = rationalClose(pr, gr, gr.d === 1n || !rounded ? 0 : tol);
       ctx.why = ok ? "equal numbers (exact)" : "numbers differ (exact)";
       return ok;
+    }
+    const pe = p.percent ? null : exactValue(p.expr);
+    const ge = g.percent ? null : exactValue(g.expr);
+    if (pe && ge) {
+      // 64 digits hold an integer gold exactly: only the last digits' round-off is forgiven.
+      const ok = exactClose(pe, ge, g.int !== undefined ? 1e-40 : tol);
+      ctx.why = ok ? "equal numbers (exact)" : "numbers differ (exact)";
+      return ok;
+    }
+    // Without exact values, doubles only decide when at most one side is a computed zero.
+    if (doubt.includes(HARD) || (doubt[0] === SOFT && doubt[1] === SOFT)) {
+      ctx.why = "numbers beyond double precision";
+      return false;
     }
   }
   if (!finite(pv) || !finite(gv)) {
@@ -119,18 +136,43 @@ export function hasInfinity(e: Expr): boolean {
   return e.t === "fn" && e.args.some(hasInfinity);
 }
 
+/** Does the expression contain a decimal literal (`0.33`, `1.2e3`), that is, a rounded number? */
+function hasDecimal(e: Expr): boolean {
+  switch (e.t) {
+    case "num":
+      return /[.eE]/.test(e.text);
+    case "neg":
+      return hasDecimal(e.a);
+    case "bin":
+      return hasDecimal(e.a) || hasDecimal(e.b);
+    case "fn":
+      return e.args.some(hasDecimal);
+    case "series":
+      return hasDecimal(e.body);
+    default:
+      return false;
+  }
+}
+
 /** Doubles lose integers past 2^53 and all magnitudes past about 1e±300. */
 const MAX_EXACT_DOUBLE = 2 ** 53;
 
+const SOFT = 1;
+const HARD = 2;
+
 /**
- * Is a double value unfit to decide equality: infinite or NaN, beyond 1e±200, or an exact 0
- * computed from something other than a literal (an underflow), or an integer gold past 2^53?
+ * How far to trust a double: 0 fully; {@link SOFT} for an exact 0 computed from something
+ * other than a literal (`1 - 1`, or an underflow such as `1/2006!`) or a computed value past
+ * 2^53; {@link HARD} when it is infinite or NaN, beyond 1e±200, or an integer gold past 2^53.
  */
-function beyondDoubles(v: Value, e: Expr, integer = false): boolean {
+function doubtful(v: Value, e: Expr, integer = false): number {
   const m = Math.hypot(v.re, v.im);
-  if (!Number.isFinite(m)) return true;
-  if (m === 0) return e.t !== "num" && !(e.t === "neg" && e.a.t === "num");
-  return m < 1e-200 || m > 1e200 || (integer && m > MAX_EXACT_DOUBLE);
+  if (!Number.isFinite(m)) return HARD;
+  const literal = e.t === "num" || (e.t === "neg" && e.a.t === "num");
+  if (m === 0) return literal ? 0 : SOFT;
+  if (m < 1e-200 || m > 1e200 || (integer && m > MAX_EXACT_DOUBLE)) return HARD;
+  // `3^{40} - 1` and `3^{40} - 2` are one double: computed values past 2^53 are re-checked.
+  return m > MAX_EXACT_DOUBLE && !literal && !hasDecimal(e) ? SOFT : 0;
 }
 
 function fmt(v: Value): string {

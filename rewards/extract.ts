@@ -145,16 +145,23 @@ export interface Segment {
 /** The last few `$…$` / `\(…\)` / `\[…\]` segments of the text, in order of their ends. */
 export function mathSegments(text: string, keep = 8): Segment[] {
   const found: Segment[] = [];
+  // Each scan finds segments in order, so a ring of the last `keep` per scan keeps the
+  // last segments overall, without allocating per segment on a hostile `$$$$…`.
+  const ring = new Int32Array(3 * keep);
+  let seen = 0;
   const consider = (start: number, end: number, closeLen: number) => {
-    found.push({
-      content: text.slice(start, end),
-      start: start - closeLen,
-      end: end + closeLen,
-    });
-    if (found.length > 4 * keep) {
-      found.sort((a, b) => a.end - b.end);
-      found.splice(0, found.length - keep);
+    const at = 3 * (seen++ % keep);
+    ring[at] = start;
+    ring[at + 1] = end;
+    ring[at + 2] = closeLen;
+  };
+  const flush = () => {
+    for (let k = Math.max(0, seen - keep); k < seen; k++) {
+      const at = 3 * (k % keep);
+      const [start, end, closeLen] = [ring[at], ring[at + 1], ring[at + 2]];
+      found.push({ content: text.slice(start, end), start: start - closeLen, end: end + closeLen });
     }
+    seen = 0;
   };
   for (let i = findUnescaped(text, "$", 0); i >= 0;) {
     const delim = text[i + 1] === "$" ? "$$" : "$";
@@ -163,6 +170,7 @@ export function mathSegments(text: string, keep = 8): Segment[] {
     consider(i + delim.length, end, delim.length);
     i = findUnescaped(text, "$", end + delim.length);
   }
+  flush();
   for (const [open, close] of [["\\(", "\\)"], ["\\[", "\\]"]]) {
     for (let i = text.indexOf(open); i >= 0;) {
       const end = text.indexOf(close, i + 2);
@@ -170,6 +178,7 @@ export function mathSegments(text: string, keep = 8): Segment[] {
       consider(i + 2, end, 2);
       i = text.indexOf(open, end + 2);
     }
+    flush();
   }
   return found.sort((a, b) => a.end - b.end).slice(-keep);
 }

@@ -19,7 +19,7 @@ export interface Normalized {
   degrees?: boolean;
 }
 
-const TRIG = /\\(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])/;
+const TRIG = /(?<![A-Za-z])\\?(?:sin|cos|tan|cot|sec|csc)(?![A-Za-z])/;
 
 /** Options that change how strings are read; see `options.ts` for their documentation. */
 export interface NormalizeOptions {
@@ -109,7 +109,7 @@ function joinThousands(s: string): string {
 /** Cleans an answer string; see the module doc for what and why. */
 export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized {
   // Markdown emphasis around a whole answer (`**73**`) is formatting, not mathematics.
-  let s = stripDelimiters(raw.trim().replace(/^(\*\*|__)([^*_]+)\1$/, "$2"));
+  let s = stripDelimiters(raw.trim().replace(/^\*\*([^*]+)\*\*$|^__([^_]+)__$/, "$1$2"));
   const boxed = /^\\(?:boxed|fbox)\s*\{/.test(s) ? lastBoxed(s) : null;
   if (boxed !== null) s = stripDelimiters(boxed);
   // Doubly escaped commands from JSON-in-JSON data: `\\frac` means `\frac`, and in such
@@ -203,8 +203,9 @@ function repeatingDecimals(s: string): string {
  * `H:MM`; plain `7:32` stays a ratio. Null when the answer is not such a time.
  */
 function clockTime(s: string): string | null {
-  const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:\\text\{\s*)?([AaPp])\.?\s*[Mm]\.?\s*\}?$/.exec(s) ??
-    /^(\d{1,2}):(\d{2}):(00)()$/.exec(s);
+  const m =
+    /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:\\text\{\s*)?([AaPp])\.?\s*[Mm]\.?\s*\}?$/.exec(s) ??
+      /^(\d{1,2}):(\d{2}):(00)()$/.exec(s);
   if (!m) return null;
   let h = Number(m[1]);
   const min = Number(m[2]);

@@ -31,7 +31,8 @@ export const MathOptionsSchema = z.object({
     "read a lone `3,5` as 3.5 instead of the list 3, 5 (thousands `1,000` always join)",
   ),
   relTol: z.number().min(0).max(0.1).default(1e-4).describe(
-    "relative tolerance for numbers (ORZ/Qwen use 1e-4); integer golds are always exact",
+    "relative tolerance when a side has a decimal or percent, i.e. a rounded number (ORZ/Qwen " +
+      "use 1e-4); integer golds and decimal-free expressions compare exactly",
   ),
   percent: z.enum(["flexible", "strict"]).default("flexible").describe(
     "flexible: `50\\%` equals 50 and 0.5; strict: `50\\%` equals only 50 (the sign is a unit)",

@@ -249,8 +249,16 @@ async function decodeAgainstFull(d: Dims, P: number, pads: number[], useLens: bo
   const lensCut = Array.from({ length: B }, (_, b) => (useLens ? 2 * b : 0));
   const visible: Visible = (b, t, j) => causal(mask, T)(b, t, j) && j < t + 1 - lensCut[b];
   const want = refAttention(x.q, x.k, x.v, d, visible).out;
-  const cache = createKVCache(B, Hkv, T + 3, D);
-  const maskT = upload(mask, [B, T]);
+  const maxT = T + 3;
+  const cache = createKVCache(B, Hkv, maxT, D);
+  // The cache mask covers every slot (the prompt's pads, then ones).
+  const cacheMask = upload(
+    Float32Array.from({ length: B * maxT }, (_, i) => {
+      const [b, j] = [Math.floor(i / maxT), i % maxT];
+      return j < T ? mask[b * T + j] : 1;
+    }),
+    [B, maxT],
+  );
   const slice = (a: Float64Array, H: number, t0: number, n: number) => {
     const out = new Float64Array(B * n * H * D);
     for (let b = 0; b < B; b++) {
@@ -284,8 +292,10 @@ async function decodeAgainstFull(d: Dims, P: number, pads: number[], useLens: bo
       ? upload(Int32Array.from(lensCut, (c) => t + 1 - c), [B], "i32")
       : undefined;
     const q1 = upload(slice(x.q, Hq, t, 1), t % 2 ? [B, 1, Hq, D] : [B, Hq, D]);
+    // With cacheLens the filled length defaults to the whole cache (lens bound each row).
+    const length = useLens ? undefined : t + 1;
     steps.push(
-      attentionDecode(q1, cache.k, cache.v, { length: t + 1, keyMask: maskT, cacheLens: lens }),
+      attentionDecode(q1, cache.k, cache.v, { length, keyMask: cacheMask, cacheLens: lens }),
     );
   }
   // One readback for the whole generation: nothing above waited on the GPU.

@@ -88,7 +88,9 @@ async function checkForward(
   const ta = upload(a, sa);
   const tb = upload(b, sb);
   const c = matmul(ta, tb, o);
-  const batch = batchA.length >= batchB.length && batchA.reduce((x, y) => x * y, 1) > 1 ? batchA : batchB;
+  const r = Math.max(batchA.length, batchB.length);
+  const pad = (s: number[]) => [...Array(r - s.length).fill(1), ...s];
+  const batch = pad(batchA).map((d, i) => Math.max(d, pad(batchB)[i]));
   assert.deepEqual(c.shape, [...batch, M, N]);
   const got = await download(c);
   const label = `${tag(o)} [${sa}]·[${sb}]`;
@@ -139,6 +141,8 @@ Deno.test("matmul: batched, broadcast weight and broadcast left operand", async 
     await checkForward(6, 7, 9, COMBOS[3], [2], [1]), // transA: a batched product per batch
     // 2-D left operand broadcast over a batched right operand
     await checkForward(6, 8, 4, COMBOS[0], [], [3]),
+    // a single matrix with batch dims of size 1 broadcasts too
+    await checkForward(6, 8, 4, COMBOS[1], [3], [1, 1]),
   ];
   console.log("max rel err", errs.map((e) => e.toExponential(1)).join(", "));
 });
@@ -264,4 +268,12 @@ Deno.test("matmul: shape errors name both operands", () => {
   const d = upload(randn(36), [3, 4, 3]);
   assert.throws(() => matmul(c, d), /batch shapes/);
   for (const t of [a, b, c, d]) t.dispose();
+});
+
+Deno.test("matmul: empty inner dimension gives zeros", async () => {
+  const a = tensor(new Float32Array(0), [3, 0]);
+  const b = tensor(new Float32Array(0), [0, 5]);
+  const c = matmul(a, b);
+  assert.deepEqual(c.shape, [3, 5]);
+  assert.deepEqual(Array.from(await download(c)), new Array(15).fill(0));
 });
