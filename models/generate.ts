@@ -84,26 +84,32 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
     topK: opts.topK,
     topP: opts.topP,
     seed: opts.seed ?? 0,
-    seqIds: opts.seqIds ?? prompts.map((_, b) => b),
   };
 
-  return await noGrad(async () => {
-    const cache: KVCache = createKVCache(model.cfg, B, maxT);
-    const maskT = keep(tensor(cacheMask, [B, maxT]));
-    const outIds = keep(empty([maxNew, B], "i32"));
-    const outLogprobs = keep(empty([maxNew, B]));
-    const results: Generation[] = prompts.map(() => ({ tokens: [], logprobs: [], text: "", finish: "length" }));
-    const done = new Array<boolean>(B).fill(false);
+  const results: Generation[] = prompts.map(() => ({ tokens: [], logprobs: [], text: "", finish: "length" }));
+  const done = new Array<boolean>(B).fill(false);
+  const seqIds = opts.seqIds ?? prompts.map((_, b) => b);
+
+  await noGrad(async () => {
+    // The live batch: `rows[r]` is the prompt index decoded in row r. Finished rows are
+    // dropped from every GPU buffer at check points (see `compact`), so they stop costing.
+    let rows = prompts.map((_, b) => b);
+    let cache: KVCache = createKVCache(model.cfg, B, maxT);
+    let maskT = keep(tensor(cacheMask, [B, maxT]));
+    let outIds = keep(empty([maxNew, B], "i32"));
+    let outLogprobs = keep(empty([maxNew, B]));
+    const sampleOpts = () => ({ ...sampling, seqIds: rows.map((b) => seqIds[b]) });
+    let last: Tensor | undefined;
     try {
       // 2. Prefill: the prompt's last position gives token 0.
-      let last = scope(() => {
+      last = scope(() => {
         const logits = model.prefill(cache, {
           ids: tensor(ids, [B, P]),
           positions: tensor(positions, [B, P]),
           keyMask: tensor(promptMask, [B, P]),
           idsCpu: ids,
         }, maskT);
-        return keep(pick(logits, sampling, 0, outIds, outLogprobs));
+        return keep(pick(logits, sampleOpts(), 0, outIds, outLogprobs));
       });
       let checked = 0;
       for (let s = 1; s <= maxNew; s++) {
@@ -112,45 +118,74 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
           await collect(checked, s);
           checked = s;
           if (done.every(Boolean) || s === maxNew) break;
+          const live = rows.filter((b) => !done[b]);
+          if (live.length <= rows.length * 0.75) compact(live);
         }
         // 3. One decode step at cache slot P + s − 1.
-        const prev = last;
+        const prev: Tensor = last;
+        const n = rows.length;
         last = scope(() => {
-          const pos = Int32Array.from(prompts, (p) => p.length + s - 1);
-          const logits = model.decodeStep(cache, prev.reshape([B, 1]), tensor(pos, [B, 1]), maskT, P + s - 1);
-          return keep(pick(logits, sampling, s, outIds, outLogprobs));
+          const pos = Int32Array.from(rows, (b) => prompts[b].length + s - 1);
+          const logits = model.decodeStep(cache, prev.reshape([n, 1]), tensor(pos, [n, 1]), maskT, P + s - 1);
+          return keep(pick(logits, sampleOpts(), s, outIds, outLogprobs));
         });
         prev.dispose();
       }
-      last.dispose();
     } finally {
+      last?.dispose();
       cache.dispose();
       maskT.dispose();
       outIds.dispose();
       outLogprobs.dispose();
     }
-    for (const r of results) r.text = opts.decode ? cutAtStop(opts.decode(r.tokens), stops) : "";
-    return results;
 
     async function collect(from: number, to: number) {
       const [idsRead, lpRead] = await readAll([outIds, outLogprobs]);
-      for (let b = 0; b < B; b++) {
-        if (done[b]) continue;
-        const r = results[b];
+      const n = rows.length;
+      rows.forEach((b, r) => {
+        const res = results[b];
         for (let s = from; s < to && !done[b]; s++) {
-          const id = idsRead[s * B + b];
-          r.tokens.push(id);
-          r.logprobs.push(lpRead[s * B + b]);
+          const id = idsRead[s * n + r];
+          res.tokens.push(id);
+          res.logprobs.push(lpRead[s * n + r]);
           if (eos.has(id)) finish(b);
-          else if (stops.length > 0 && hasStop(opts.decode!(r.tokens.slice(-64)), stops)) finish(b);
+          else if (stops.length > 0 && hasStop(opts.decode!(res.tokens.slice(-64)), stops)) finish(b);
         }
-      }
+      });
+    }
+
+    /** Keep only the `live` rows in the cache, mask, last tokens and output buffers. */
+    function compact(live: number[]) {
+      const keepRows = live.map((b) => rows.indexOf(b));
+      const n = live.length;
+      const next = createKVCache(model.cfg, n, maxT);
+      cache.layers.forEach((layer, l) => {
+        const rowSize = layer.k.size / rows.length;
+        keepRows.forEach((r, i) => {
+          copyInto(layer.k, next.layers[l].k, r * rowSize, i * rowSize, rowSize);
+          copyInto(layer.v, next.layers[l].v, r * rowSize, i * rowSize, rowSize);
+        });
+      });
+      const lastKept = keep(empty([n], "i32"));
+      keepRows.forEach((r, i) => copyInto(last!, lastKept, r, i, 1));
+      const mask = new Float32Array(n * maxT);
+      live.forEach((b, i) => mask.set(cacheMask.subarray(b * maxT, (b + 1) * maxT), i * maxT));
+      for (const t of [maskT, outIds, outLogprobs, last!]) t.dispose();
+      cache.dispose();
+      cache = next;
+      maskT = keep(tensor(mask, [n, maxT]));
+      outIds = keep(empty([maxNew, n], "i32"));
+      outLogprobs = keep(empty([maxNew, n]));
+      last = lastKept;
+      rows = live;
     }
     function finish(b: number) {
       done[b] = true;
       results[b].finish = "stop";
     }
   });
+  for (const r of results) r.text = opts.decode ? cutAtStop(opts.decode(r.tokens), stops) : "";
+  return results;
 }
 
 /** Sample from logits [B, V] and store ids/logprobs at row `s` of the output buffers. */

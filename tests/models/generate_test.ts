@@ -95,6 +95,20 @@ Deno.test("EOS ids and stop strings end sequences; stop text is kept", async () 
   assert.ok(byStop[1].text.endsWith(stop));
 });
 
+Deno.test("finished rows are dropped mid-generation without changing the other rows", async () => {
+  const prompts = [[1, 2], [3, 4, 5], [6], [7, 8, 9, 10], [11, 12]];
+  const opts = { maxNewTokens: 24, temperature: 1, seed: 3, checkEvery: 2 };
+  const free = await generate(model, prompts, opts);
+  const eosId = free[0].tokens[1];
+  const batch = await generate(model, prompts, { ...opts, eosTokenIds: [eosId] });
+  assert.ok(batch.some((g) => g.finish === "stop"), "some rows should hit EOS");
+  for (let b = 0; b < prompts.length; b++) {
+    const alone = await generate(model, [prompts[b]], { ...opts, eosTokenIds: [eosId], seqIds: [b] });
+    assert.deepEqual(batch[b].tokens, alone[0].tokens, `row ${b}`);
+    assert.equal(batch[b].finish, alone[0].finish);
+  }
+});
+
 Deno.test("cutAtStop keeps the earliest stop string", () => {
   assert.equal(cutAtStop("abc</answer>tail User: x", ["User:", "</answer>"]), "abc</answer>");
   assert.equal(cutAtStop("no stop here", ["</answer>"]), "no stop here");
