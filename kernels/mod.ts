@@ -30,15 +30,36 @@ export {
   write,
 } from "./tensor.ts";
 export { backward, clearTape, clone, noGrad, noGradAsync, record, zeroGrad } from "./autograd.ts";
-export { add, addScalar, broadcastTo, div, fill, mul, ones, scale, sub, sumTo, zeros } from "./elementwise.ts";
+export {
+  add,
+  addScalar,
+  broadcastTo,
+  div,
+  fill,
+  mul,
+  ones,
+  scale,
+  sub,
+  sumTo,
+  zeros,
+} from "./elementwise.ts";
 export { matmul, type MatmulOptions } from "./matmul.ts";
 export { addRmsNorm, rmsNorm } from "./rmsnorm.ts";
-export { rope, ropeInvFreq, ropeQK, type RopeOptions } from "./rope.ts";
+export { rope, ropeInvFreq, type RopeOptions, ropeQK } from "./rope.ts";
 export { silu, swiglu, swigluPacked } from "./activations.ts";
 export { embedding } from "./embedding.ts";
-export { attention, attentionDecode, type AttentionOptions, type DecodeOptions } from "./attention.ts";
-export { createKVCache as createLayerKVCache, type KVCache as LayerKVCache, writeKV } from "./kv_cache.ts";
-export { mean, maskedMean, maskedSum, type ReduceOptions, sum } from "./reduce.ts";
+export {
+  attention,
+  attentionDecode,
+  type AttentionOptions,
+  type DecodeOptions,
+} from "./attention.ts";
+export {
+  createKVCache as createLayerKVCache,
+  type KVCache as LayerKVCache,
+  writeKV,
+} from "./kv_cache.ts";
+export { maskedMean, maskedSum, mean, type ReduceOptions, sum } from "./reduce.ts";
 export { softmax } from "./softmax.ts";
 export { crossEntropy, logprobsAndEntropy, tokenEntropy, tokenLogprobs } from "./logprobs.ts";
 export { AdamW, type AdamWOptions, type AdamWState } from "./adamw.ts";

@@ -9,7 +9,12 @@
 import { readAll, type Tensor } from "../kernels/tensor.ts";
 import { keep, tensor } from "../kernels/tensor.ts";
 import { openCheckpointWeights } from "./checkpoint_files.ts";
-import { expectedTensorShapes, loadHfConfigFile, type ModelConfig, toHfConfig } from "./hf_config.ts";
+import {
+  expectedTensorShapes,
+  loadHfConfigFile,
+  type ModelConfig,
+  toHfConfig,
+} from "./hf_config.ts";
 import { type FloatDtype, writeSafetensors } from "./safetensors.ts";
 import { Transformer } from "./transformer.ts";
 
@@ -36,7 +41,9 @@ export function loadParams(dir: string, cfg: ModelConfig): Map<string, Tensor> {
       if (!st.has(name)) throw new Error(`${dir}: tensor ${name} is missing`);
       const info = st.info(name);
       if (info.shape.join() !== shape.join()) {
-        throw new Error(`${dir}: tensor ${name} has shape [${info.shape}], config.json implies [${shape}]`);
+        throw new Error(
+          `${dir}: tensor ${name} has shape [${info.shape}], config.json implies [${shape}]`,
+        );
       }
     }
     const params = new Map<string, Tensor>();
@@ -59,22 +66,35 @@ export interface SaveOptions {
 }
 
 /** Write `model` as a Hugging Face checkpoint directory (files written atomically). */
-export async function saveModel(model: Transformer, dir: string, opts: SaveOptions = {}): Promise<void> {
+export async function saveModel(
+  model: Transformer,
+  dir: string,
+  opts: SaveOptions = {},
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const names = [...model.params.keys()].sort();
   const tensors = names.map((n) => model.params.get(n)!);
   const data = await readAll(tensors);
   const out: Record<string, { data: Float32Array; shape: number[] }> = {};
-  names.forEach((n, i) => (out[n] = { data: data[i] as Float32Array, shape: [...tensors[i].shape] }));
+  names.forEach((
+    n,
+    i,
+  ) => (out[n] = { data: data[i] as Float32Array, shape: [...tensors[i].shape] }));
   const dtype = opts.dtype ?? "F32";
   await writeSafetensors(`${dir}/model.safetensors`, out, { dtype, metadata: { format: "pt" } });
   const hf = toHfConfig({ ...model.cfg, torchDtype: TORCH_DTYPE[dtype] });
   await writeTextAtomic(`${dir}/config.json`, JSON.stringify(hf, null, 2) + "\n");
-  for (const [file, text] of Object.entries(opts.extraFiles ?? {})) await writeTextAtomic(`${dir}/${file}`, text);
+  for (const [file, text] of Object.entries(opts.extraFiles ?? {})) {
+    await writeTextAtomic(`${dir}/${file}`, text);
+  }
   if (opts.tokenizer) await opts.tokenizer.save(dir);
 }
 
-const TORCH_DTYPE: Record<FloatDtype, string> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
+const TORCH_DTYPE: Record<FloatDtype, string> = {
+  F32: "float32",
+  F16: "float16",
+  BF16: "bfloat16",
+};
 
 async function writeTextAtomic(path: string, text: string): Promise<void> {
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;

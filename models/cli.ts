@@ -35,7 +35,10 @@ async function tryTokenizer(dir: string): Promise<Tokenizer | undefined> {
 
 /** `logits`: JSON `{"logits": [[...V], ...]}`, one row per position. */
 export async function logitsMain(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { model: { type: "string" }, ids: { type: "string" } } });
+  const { values } = parseArgs({
+    args,
+    options: { model: { type: "string" }, ids: { type: "string" } },
+  });
   if (!values.model || !values.ids) {
     console.error("usage: deno task logits --model DIR --ids 3,4,5");
     return 2;
@@ -93,9 +96,14 @@ export async function generateMain(args: string[]): Promise<number> {
   let prompt: number[];
   if (values.ids !== undefined) prompt = parseIds(values.ids, model.cfg.vocabSize);
   else if (tokenizer) prompt = tokenizer.encode(values.prompt!);
-  else throw new Error(`--prompt needs a tokenizer in ${values.model} (tokenizer.json); pass --ids instead`);
+  else {throw new Error(
+      `--prompt needs a tokenizer in ${values.model} (tokenizer.json); pass --ids instead`,
+    );}
   const eos = model.cfg.eosTokenId;
-  const eosIds = [...(Array.isArray(eos) ? eos : eos === null ? [] : [eos]), ...(tokenizer ? [tokenizer.eosTokenId] : [])];
+  const eosIds = [
+    ...(Array.isArray(eos) ? eos : eos === null ? [] : [eos]),
+    ...(tokenizer ? [tokenizer.eosTokenId] : []),
+  ];
   const [gen] = await generate(model, [prompt], {
     maxNewTokens: num("max-new-tokens", values["max-new-tokens"]),
     temperature: values.greedy ? 0 : num("temperature", values.temperature),
@@ -106,7 +114,14 @@ export async function generateMain(args: string[]): Promise<number> {
     decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
   });
   if (values.json) {
-    console.log(JSON.stringify({ text: gen.text, ids: gen.tokens, logprobs: gen.logprobs, finish: gen.finish }));
+    console.log(
+      JSON.stringify({
+        text: gen.text,
+        ids: gen.tokens,
+        logprobs: gen.logprobs,
+        finish: gen.finish,
+      }),
+    );
   } else {
     console.log(tokenizer ? gen.text : gen.tokens.join(","));
   }

@@ -20,7 +20,9 @@ export const VALUE_HEAD = "score.weight";
 export class Critic {
   constructor(readonly trunk: Transformer, readonly head: Tensor) {
     if (head.shape.join() !== `1,${trunk.cfg.hiddenSize}`) {
-      throw new Error(`critic: ${VALUE_HEAD} has shape [${head.shape}], want [1, ${trunk.cfg.hiddenSize}]`);
+      throw new Error(
+        `critic: ${VALUE_HEAD} has shape [${head.shape}], want [1, ${trunk.cfg.hiddenSize}]`,
+      );
     }
   }
 
@@ -50,7 +52,12 @@ export class Critic {
   /** Trainable tensors: the trunk's (minus its unused LM head) and the value head. */
   parameters(): Tensor[] {
     const skip = this.trunk.cfg.tieWordEmbeddings ? "" : "lm_head.weight";
-    return [...[...this.trunk.params.entries()].filter(([n]) => n !== skip).sort(([a], [b]) => a < b ? -1 : 1).map(([, t]) => t), this.head];
+    return [
+      ...[...this.trunk.params.entries()].filter(([n]) => n !== skip).sort(([a], [b]) =>
+        a < b ? -1 : 1
+      ).map(([, t]) => t),
+      this.head,
+    ];
   }
 
   setTrainable(on: boolean): this {

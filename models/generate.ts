@@ -54,7 +54,11 @@ export interface Generation {
 }
 
 /** Sample continuations of `prompts` (token ids). */
-export async function generate(model: Transformer, prompts: number[][], opts: GenerateOptions): Promise<Generation[]> {
+export async function generate(
+  model: Transformer,
+  prompts: number[][],
+  opts: GenerateOptions,
+): Promise<Generation[]> {
   const B = prompts.length;
   if (B === 0) return [];
   if (prompts.some((p) => p.length === 0)) throw new Error("generate: empty prompt");
@@ -64,7 +68,9 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
   const checkEvery = Math.max(1, opts.checkEvery ?? 16);
   const eos = new Set(opts.eosTokenIds ?? []);
   const stops = opts.stopStrings ?? [];
-  if (stops.length > 0 && !opts.decode) throw new Error("generate: stopStrings need a decode function");
+  if (stops.length > 0 && !opts.decode) {
+    throw new Error("generate: stopStrings need a decode function");
+  }
 
   // 1. Left-pad; positions count real tokens; the cache mask marks pad slots 0.
   const ids = new Int32Array(B * P);
@@ -78,7 +84,10 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
       if (j < pad) cacheMask[b * maxT + j] = 0;
     }
   });
-  const promptMask = Float32Array.from({ length: B * P }, (_, i) => cacheMask[Math.floor(i / P) * maxT + (i % P)]);
+  const promptMask = Float32Array.from(
+    { length: B * P },
+    (_, i) => cacheMask[Math.floor(i / P) * maxT + (i % P)],
+  );
   const sampling = {
     temperature: opts.temperature ?? 1,
     topK: opts.topK,
@@ -86,7 +95,12 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
     seed: opts.seed ?? 0,
   };
 
-  const results: Generation[] = prompts.map(() => ({ tokens: [], logprobs: [], text: "", finish: "length" }));
+  const results: Generation[] = prompts.map(() => ({
+    tokens: [],
+    logprobs: [],
+    text: "",
+    finish: "length",
+  }));
   const done = new Array<boolean>(B).fill(false);
   const seqIds = opts.seqIds ?? prompts.map((_, b) => b);
 
@@ -126,7 +140,13 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
         const n = rows.length;
         last = scope(() => {
           const pos = Int32Array.from(rows, (b) => prompts[b].length + s - 1);
-          const logits = model.decodeStep(cache, prev.reshape([n, 1]), tensor(pos, [n, 1]), maskT, P + s - 1);
+          const logits = model.decodeStep(
+            cache,
+            prev.reshape([n, 1]),
+            tensor(pos, [n, 1]),
+            maskT,
+            P + s - 1,
+          );
           return keep(pick(logits, sampleOpts(), s, outIds, outLogprobs));
         });
         prev.dispose();
@@ -149,7 +169,9 @@ export async function generate(model: Transformer, prompts: number[][], opts: Ge
           res.tokens.push(id);
           res.logprobs.push(lpRead[s * n + r]);
           if (eos.has(id)) finish(b);
-          else if (stops.length > 0 && hasStop(opts.decode!(res.tokens.slice(-64)), stops)) finish(b);
+          else if (stops.length > 0 && hasStop(opts.decode!(res.tokens.slice(-64)), stops)) {
+            finish(b);
+          }
         }
       });
     }

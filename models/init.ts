@@ -30,7 +30,12 @@ export function normalSamples(n: number, std: number, next: () => number): Float
 }
 
 /** The initial values of one named Hugging Face tensor. */
-export function initialValues(name: string, shape: number[], std: number, next: () => number): Float32Array {
+export function initialValues(
+  name: string,
+  shape: number[],
+  std: number,
+  next: () => number,
+): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   if (name.endsWith("norm.weight")) return new Float32Array(n).fill(1);
   if (name.endsWith(".bias")) return new Float32Array(n);

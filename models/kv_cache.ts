@@ -3,7 +3,10 @@
  *
  * @module
  */
-import { createKVCache as createLayerCache, type KVCache as LayerCache } from "../kernels/kv_cache.ts";
+import {
+  createKVCache as createLayerCache,
+  type KVCache as LayerCache,
+} from "../kernels/kv_cache.ts";
 import type { ModelConfig } from "./hf_config.ts";
 
 export interface KVCache {

@@ -23,8 +23,20 @@ export { type CachedStep, type SequenceBatch, Transformer } from "./transformer.
 export { Critic, VALUE_HEAD } from "./critic.ts";
 export { loadModel, loadParams, saveModel, type SaveOptions } from "./checkpoint.ts";
 export { createKVCache, type KVCache } from "./kv_cache.ts";
-export { cutAtStop, type GenerateOptions, type Generation, generate } from "./generate.ts";
-export { expectedTensorShapes, loadHfConfigFile, type ModelConfig, parseHfConfig, toHfConfig } from "./hf_config.ts";
+export { cutAtStop, generate, type GenerateOptions, type Generation } from "./generate.ts";
+export {
+  expectedTensorShapes,
+  loadHfConfigFile,
+  type ModelConfig,
+  parseHfConfig,
+  toHfConfig,
+} from "./hf_config.ts";
 export { openSafetensors, writeSafetensors } from "./safetensors.ts";
 export { openCheckpointWeights } from "./checkpoint_files.ts";
-export { CharTokenizer, HfTokenizer, loadTokenizer, qwenTokenizer, type Tokenizer } from "./tokenizer.ts";
+export {
+  CharTokenizer,
+  HfTokenizer,
+  loadTokenizer,
+  qwenTokenizer,
+  type Tokenizer,
+} from "./tokenizer.ts";

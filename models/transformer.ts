@@ -53,7 +53,9 @@ export class Transformer {
       const t = params.get(name);
       if (!t) throw new Error(`model parameters: missing ${name}`);
       if (t.shape.join() !== shape.join()) {
-        throw new Error(`model parameters: ${name} has shape [${t.shape}], config implies [${shape}]`);
+        throw new Error(
+          `model parameters: ${name} has shape [${t.shape}], config implies [${shape}]`,
+        );
       }
     }
     this.params = params;
@@ -105,9 +107,24 @@ export class Transformer {
     const { cfg } = this;
     const [B, T] = [x.shape[0], x.shape[1]];
     const p = `model.layers.${l}.self_attn`;
-    const q = this.#linear(x, `${p}.q_proj`, cfg.attentionBias).reshape([B, T, cfg.numHeads, cfg.headDim]);
-    const k = this.#linear(x, `${p}.k_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
-    const v = this.#linear(x, `${p}.v_proj`, cfg.attentionBias).reshape([B, T, cfg.numKvHeads, cfg.headDim]);
+    const q = this.#linear(x, `${p}.q_proj`, cfg.attentionBias).reshape([
+      B,
+      T,
+      cfg.numHeads,
+      cfg.headDim,
+    ]);
+    const k = this.#linear(x, `${p}.k_proj`, cfg.attentionBias).reshape([
+      B,
+      T,
+      cfg.numKvHeads,
+      cfg.headDim,
+    ]);
+    const v = this.#linear(x, `${p}.v_proj`, cfg.attentionBias).reshape([
+      B,
+      T,
+      cfg.numKvHeads,
+      cfg.headDim,
+    ]);
     const [qr, kr] = ropeQK(q, k, batch.positions, { theta: cfg.ropeTheta, headDim: cfg.headDim });
     let a: Tensor;
     if (cached) {
@@ -115,7 +132,10 @@ export class Transformer {
       writeKV(layer, kr, v, cached.slot);
       a = cached.slot === 0
         ? attention(qr, kr, v, { keyMask: batch.keyMask })
-        : attentionDecode(qr, layer.k, layer.v, { length: cached.slot + T, keyMask: cached.cacheMask });
+        : attentionDecode(qr, layer.k, layer.v, {
+          length: cached.slot + T,
+          keyMask: cached.cacheMask,
+        });
     } else {
       a = attention(qr, kr, v, { keyMask: batch.keyMask });
     }
@@ -144,7 +164,9 @@ export class Transformer {
       const post = this.#p(`model.layers.${l}.post_attention_layernorm.weight`);
       [h, x] = addRmsNorm(h, o, post, cfg.rmsNormEps);
       const m = this.mlp(l, x);
-      const next = l + 1 < cfg.numLayers ? `model.layers.${l + 1}.input_layernorm.weight` : "model.norm.weight";
+      const next = l + 1 < cfg.numLayers
+        ? `model.layers.${l + 1}.input_layernorm.weight`
+        : "model.norm.weight";
       [h, x] = addRmsNorm(h, m, this.#p(next), cfg.rmsNormEps);
     }
     return x;
@@ -182,7 +204,13 @@ export class Transformer {
    * One decode step: ids and positions [B, 1] at cache slot `slot` (the same for every
    * sequence) → logits [B, V].
    */
-  decodeStep(cache: KVCache, ids: Tensor, positions: Tensor, cacheMask: Tensor, slot: number): Tensor {
+  decodeStep(
+    cache: KVCache,
+    ids: Tensor,
+    positions: Tensor,
+    cacheMask: Tensor,
+    slot: number,
+  ): Tensor {
     const B = ids.shape[0];
     const h = this.hidden({ ids, positions }, { cache, slot, cacheMask });
     return this.logits(h.reshape([B, this.cfg.hiddenSize]));

@@ -61,7 +61,11 @@ export interface CloseOptions {
 }
 
 /** Max normwise relative error: max|a−e| / max(max|e|, atol). */
-export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, atol = 1e-12): number {
+export function maxRelError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  atol = 1e-12,
+): number {
   let num = 0;
   let den = atol;
   for (let i = 0; i < expected.length; i++) {
@@ -80,7 +84,11 @@ export function assertClose(
   expected: ArrayLike<number>,
   { rtol = 1e-5, atol = 1e-6, label = "" }: CloseOptions = {},
 ): number {
-  assert.equal(actual.length, expected.length, `${label}: length ${actual.length} vs ${expected.length}`);
+  assert.equal(
+    actual.length,
+    expected.length,
+    `${label}: length ${actual.length} vs ${expected.length}`,
+  );
   let worst = -1;
   let worstRatio = 0;
   for (let i = 0; i < expected.length; i++) {
@@ -104,7 +112,11 @@ export function assertClose(
 
 /** Upload float64 data as an f32 (or integer) tensor. */
 export function upload(data: ArrayLike<number>, shape: number[], dtype: DType = "f32"): Tensor {
-  const arr = dtype === "f32" ? Float32Array.from(data) : dtype === "i32" ? Int32Array.from(data) : Uint32Array.from(data);
+  const arr = dtype === "f32"
+    ? Float32Array.from(data)
+    : dtype === "i32"
+    ? Int32Array.from(data)
+    : Uint32Array.from(data);
   return tensor(arr, shape, dtype);
 }
 
@@ -149,11 +161,13 @@ export async function gradCheck(
   const { h = 1e-6, rtol = 2e-3, atol = 1e-4, label = "gradCheck" } = opts;
   const seed = opts.seed ?? freshSeed();
   const values = inputs.map((inp, i) =>
-    Float64Array.from(inp.data ?? f32round(randn(inp.shape.reduce((a, b) => a * b, 1), seed + 101 * i)))
+    Float64Array.from(
+      inp.data ?? f32round(randn(inp.shape.reduce((a, b) => a * b, 1), seed + 101 * i)),
+    )
   );
   const tensors = inputs.map((inp, i) => {
     const t = upload(values[i], inp.shape, inp.dtype ?? "f32");
-    t.requiresGrad = (inp.grad ?? (inp.dtype ?? "f32") === "f32");
+    t.requiresGrad = inp.grad ?? (inp.dtype ?? "f32") === "f32";
     return t;
   });
   const expected = ref(...values);
@@ -183,7 +197,13 @@ export async function gradCheck(
       x[k] = keep;
       numeric[k] = (plus - minus) / (2 * h);
     }
-    grads.push(assertClose(got, numeric, { rtol, atol, label: `${label} grad of input ${i} (seed ${seed})` }));
+    grads.push(
+      assertClose(got, numeric, {
+        rtol,
+        atol,
+        label: `${label} grad of input ${i} (seed ${seed})`,
+      }),
+    );
   }
   for (const t of [...tensors, out, gOut]) t.dispose();
   return { forward, grads };

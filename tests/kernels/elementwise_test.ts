@@ -17,7 +17,8 @@ function refBinary(
   const shape = pa.map((d, i) => Math.max(d, pb[i]));
   const n = shape.reduce((x, y) => x * y, 1);
   const out = new Float64Array(n);
-  const idx = (p: number[], c: number[]) => c.reduce((acc, ci, i) => acc * p[i] + (p[i] === 1 ? 0 : ci), 0);
+  const idx = (p: number[], c: number[]) =>
+    c.reduce((acc, ci, i) => acc * p[i] + (p[i] === 1 ? 0 : ci), 0);
   for (let i = 0; i < n; i++) {
     const c: number[] = [];
     let r = i;
@@ -38,11 +39,13 @@ const cases: [number[], number[]][] = [
   [[2, 3, 4, 5], [1, 3, 1, 5]],
 ];
 
-for (const [name, op, f] of [
-  ["add", add, (x: number, y: number) => x + y],
-  ["sub", sub, (x: number, y: number) => x - y],
-  ["mul", mul, (x: number, y: number) => x * y],
-] as const) {
+for (
+  const [name, op, f] of [
+    ["add", add, (x: number, y: number) => x + y],
+    ["sub", sub, (x: number, y: number) => x - y],
+    ["mul", mul, (x: number, y: number) => x * y],
+  ] as const
+) {
   Deno.test(`${name}: broadcasting forward and gradient vs float64`, async () => {
     for (const [as, bs] of cases) {
       await gradCheck(

@@ -32,8 +32,14 @@ async function train(steps: number, seed: number) {
   const model = Transformer.random(cfg, { seed }).setTrainable(true);
   const before = await readAll(model.parameters());
   const idsCpu = randInt(B * (T + 1), cfg.vocabSize, seed + 1);
-  const inputs = Int32Array.from({ length: B * T }, (_, i) => idsCpu[Math.floor(i / T) * (T + 1) + (i % T)]);
-  const targets = Int32Array.from({ length: B * T }, (_, i) => idsCpu[Math.floor(i / T) * (T + 1) + (i % T) + 1]);
+  const inputs = Int32Array.from(
+    { length: B * T },
+    (_, i) => idsCpu[Math.floor(i / T) * (T + 1) + (i % T)],
+  );
+  const targets = Int32Array.from(
+    { length: B * T },
+    (_, i) => idsCpu[Math.floor(i / T) * (T + 1) + (i % T) + 1],
+  );
   const batch = {
     ids: tensor(inputs, [B, T]),
     idsCpu: inputs,
@@ -62,7 +68,11 @@ async function train(steps: number, seed: number) {
 Deno.test("a tiny 2-layer transformer memorises a fixed batch (loss falls > 90%)", async () => {
   const { losses, before, after } = await train(300, 7);
   const [first, last] = losses;
-  console.log(`tiny transformer: loss ${first.toFixed(4)} → ${last.toFixed(4)} (${(100 * (1 - last / first)).toFixed(1)}% lower)`);
+  console.log(
+    `tiny transformer: loss ${first.toFixed(4)} → ${last.toFixed(4)} (${
+      (100 * (1 - last / first)).toFixed(1)
+    }% lower)`,
+  );
   assert.ok(first > 3, `initial loss ${first} should be near ln(32) = 3.47`);
   assert.ok(last < 0.1 * first, `loss fell only from ${first} to ${last}`);
   before.forEach((b, i) => {

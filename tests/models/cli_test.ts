@@ -43,7 +43,17 @@ Deno.test({
   name: "deno task generate --json gives ids, text and a finish reason; bad ids are a clear error",
   ignore: !haveFixture,
   fn: async () => {
-    const r = await cli("generate", "--model", FIXTURE, "--prompt", "12,3:", "--greedy", "--max-new-tokens", "5", "--json");
+    const r = await cli(
+      "generate",
+      "--model",
+      FIXTURE,
+      "--prompt",
+      "12,3:",
+      "--greedy",
+      "--max-new-tokens",
+      "5",
+      "--json",
+    );
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.equal(out.ids.length <= 5, true);

@@ -1,6 +1,6 @@
 import { AdamW } from "../../kernels/adamw.ts";
 import { backward, noGrad, zeroGrad } from "../../kernels/autograd.ts";
-import { sub, mul } from "../../kernels/elementwise.ts";
+import { mul, sub } from "../../kernels/elementwise.ts";
 import { mean } from "../../kernels/reduce.ts";
 import { readAll, scope, tensor } from "../../kernels/tensor.ts";
 import { Critic } from "../../models/critic.ts";
@@ -23,7 +23,10 @@ const cfg = parseHfConfig({
 });
 
 Deno.test("critic values are the value head over the trunk's hidden states (float64 reference)", async () => {
-  const critic = Critic.fromTrunk(Transformer.random(cfg, { seed: 2, std: 0.2 }), { seed: 3, std: 0.5 });
+  const critic = Critic.fromTrunk(Transformer.random(cfg, { seed: 2, std: 0.2 }), {
+    seed: 3,
+    std: 0.5,
+  });
   const names = [...critic.trunk.params.keys()];
   const data = await readAll([...names.map((n) => critic.trunk.params.get(n)!), critic.head]);
   const w = (n: string) => data[names.indexOf(n)];
@@ -49,7 +52,9 @@ Deno.test("critic values are the value head over the trunk's hidden states (floa
 });
 
 Deno.test("critic trains: regression loss falls and trunk and head both change", async () => {
-  const critic = Critic.fromTrunk(Transformer.random(cfg, { seed: 4 }), { seed: 5 }).setTrainable(true);
+  const critic = Critic.fromTrunk(Transformer.random(cfg, { seed: 4 }), { seed: 5 }).setTrainable(
+    true,
+  );
   const ids = Int32Array.from(randInt(2 * 8, cfg.vocabSize));
   const batch = {
     ids: tensor(ids, [2, 8]),
@@ -74,6 +79,8 @@ Deno.test("critic trains: regression loss falls and trunk and head both change",
   }
   assert.ok(losses[1] < 0.5 * losses[0], `value loss ${losses[0]} → ${losses[1]}`);
   const after = await readAll(critic.parameters());
-  before.forEach((b, i) => assert.ok(b.some((v, k) => v !== after[i][k]), `critic parameter ${i} unchanged`));
+  before.forEach((b, i) =>
+    assert.ok(b.some((v, k) => v !== after[i][k]), `critic parameter ${i} unchanged`)
+  );
   critic.dispose();
 });

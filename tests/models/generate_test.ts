@@ -48,7 +48,11 @@ function logSoftmax(row: Float32Array, id: number): number {
 }
 
 Deno.test("greedy generation equals repeated argmax of full forwards (mixed prompt lengths)", async () => {
-  const prompts = [Array.from(randInt(3, 40)), Array.from(randInt(8, 40)), Array.from(randInt(5, 40))];
+  const prompts = [
+    Array.from(randInt(3, 40)),
+    Array.from(randInt(8, 40)),
+    Array.from(randInt(5, 40)),
+  ];
   const gens = await generate(model, prompts, { maxNewTokens: 10, temperature: 0, checkEvery: 4 });
   for (let b = 0; b < prompts.length; b++) {
     const seq = [...prompts[b]];
@@ -56,7 +60,10 @@ Deno.test("greedy generation equals repeated argmax of full forwards (mixed prom
       const row = await lastRow(seq);
       const want = argmax(row);
       assert.equal(gens[b].tokens[s], want, `prompt ${b}, step ${s}`);
-      assert.ok(Math.abs(gens[b].logprobs[s] - logSoftmax(row, want)) < 1e-4, `logprob at ${b}/${s}`);
+      assert.ok(
+        Math.abs(gens[b].logprobs[s] - logSoftmax(row, want)) < 1e-4,
+        `logprob at ${b}/${s}`,
+      );
       seq.push(want);
     }
     assert.equal(gens[b].finish, "length");
@@ -81,7 +88,12 @@ Deno.test("EOS ids and stop strings end sequences; stop text is kept", async () 
   const prompts = [[1, 2, 3], [9, 9]];
   const free = await generate(model, prompts, { maxNewTokens: 16, temperature: 0 });
   const eosId = free[0].tokens[4];
-  const stopped = await generate(model, prompts, { maxNewTokens: 16, temperature: 0, eosTokenIds: [eosId], checkEvery: 3 });
+  const stopped = await generate(model, prompts, {
+    maxNewTokens: 16,
+    temperature: 0,
+    eosTokenIds: [eosId],
+    checkEvery: 3,
+  });
   const cut = free[0].tokens.indexOf(eosId);
   assert.deepEqual(stopped[0].tokens, free[0].tokens.slice(0, cut + 1));
   assert.equal(stopped[0].finish, "stop");
@@ -89,7 +101,12 @@ Deno.test("EOS ids and stop strings end sequences; stop text is kept", async () 
   const decode = (ids: number[]) => ids.map((i) => String.fromCharCode(97 + (i % 26))).join("");
   const text = decode(free[1].tokens);
   const stop = text.slice(5, 7);
-  const byStop = await generate(model, prompts, { maxNewTokens: 16, temperature: 0, stopStrings: [stop], decode });
+  const byStop = await generate(model, prompts, {
+    maxNewTokens: 16,
+    temperature: 0,
+    stopStrings: [stop],
+    decode,
+  });
   assert.equal(byStop[1].finish, "stop");
   assert.equal(byStop[1].text, cutAtStop(text, [stop]));
   assert.ok(byStop[1].text.endsWith(stop));
@@ -103,7 +120,11 @@ Deno.test("finished rows are dropped mid-generation without changing the other r
   const batch = await generate(model, prompts, { ...opts, eosTokenIds: [eosId] });
   assert.ok(batch.some((g) => g.finish === "stop"), "some rows should hit EOS");
   for (let b = 0; b < prompts.length; b++) {
-    const alone = await generate(model, [prompts[b]], { ...opts, eosTokenIds: [eosId], seqIds: [b] });
+    const alone = await generate(model, [prompts[b]], {
+      ...opts,
+      eosTokenIds: [eosId],
+      seqIds: [b],
+    });
     assert.deepEqual(batch[b].tokens, alone[0].tokens, `row ${b}`);
     assert.equal(batch[b].finish, alone[0].finish);
   }

@@ -66,12 +66,19 @@ async function logitsOf(model: Transformer, seqs: number[][]): Promise<Float32Ar
 Deno.test("qwen2 forward (GQA, q/k/v bias, tied) matches the float64 reference", async () => {
   const model = randomModel(qwenCfg, 3);
   const w = await cpuWeights(model);
-  const seqs = [Array.from(randInt(9, qwenCfg.vocabSize)), Array.from(randInt(9, qwenCfg.vocabSize))];
+  const seqs = [
+    Array.from(randInt(9, qwenCfg.vocabSize)),
+    Array.from(randInt(9, qwenCfg.vocabSize)),
+  ];
   const got = await logitsOf(model, seqs);
   const V = qwenCfg.vocabSize;
   seqs.forEach((s, b) => {
     const want = referenceLogits(qwenCfg, w, s);
-    const rel = assertClose(got.subarray(b * 9 * V, (b + 1) * 9 * V), want, { rtol: 1e-3, atol: 1e-4, label: `seq ${b}` });
+    const rel = assertClose(got.subarray(b * 9 * V, (b + 1) * 9 * V), want, {
+      rtol: 1e-3,
+      atol: 1e-4,
+      label: `seq ${b}`,
+    });
     console.log(`qwen2 forward vs float64: max rel error ${rel.toExponential(2)}`);
   });
   model.dispose();
@@ -118,9 +125,19 @@ Deno.test("prefill + decode through the KV cache equals the full forward (mixed 
   const got: Float32Array[] = [];
   const cache = createKVCache(qwenCfg, 3, maxT);
   const maskT = tensor(mask, [3, maxT]);
-  const promptMask = Float32Array.from({ length: 3 * P }, (_, i) => mask[Math.floor(i / P) * maxT + (i % P)]);
+  const promptMask = Float32Array.from(
+    { length: 3 * P },
+    (_, i) => mask[Math.floor(i / P) * maxT + (i % P)],
+  );
   const outs: Tensor[] = noGrad(() => {
-    const r = [model.prefill(cache, { ids: tensor(ids, [3, P]), positions: tensor(pos, [3, P]), keyMask: tensor(promptMask, [3, P]), idsCpu: ids }, maskT)];
+    const r = [
+      model.prefill(cache, {
+        ids: tensor(ids, [3, P]),
+        positions: tensor(pos, [3, P]),
+        keyMask: tensor(promptMask, [3, P]),
+        idsCpu: ids,
+      }, maskT),
+    ];
     for (let s = 0; s < steps; s++) {
       const next = Int32Array.from(full, (seq, b) => seq[promptLens[b] + s]);
       const p = Int32Array.from(promptLens, (l) => l + s);
@@ -161,7 +178,9 @@ Deno.test("save → load round trip is exact in f32; bf16 rounds like an indepen
       const bits = new Uint32Array(new Float32Array([t[k]]).buffer)[0];
       const rounded = (bits + 0x7fff + ((bits >> 16) & 1)) & 0xffff0000; // round to nearest even
       const want = new Float32Array(new Uint32Array([rounded >>> 0]).buffer)[0];
-      if (h[i][k] !== want) assert.fail(`bf16 element ${k} of parameter ${i}: ${h[i][k]} vs ${want}`);
+      if (h[i][k] !== want) {
+        assert.fail(`bf16 element ${k} of parameter ${i}: ${h[i][k]} vs ${want}`);
+      }
     }
   });
   const cfg = JSON.parse(await Deno.readTextFile(`${dir}/bf16/config.json`));
