@@ -1,4 +1,5 @@
-// acc[i] += x[i] — gradient accumulation.
+// acc[i] += x[i] — gradient accumulation, one float per invocation (accumulate_vec4.wgsl is
+// the fast path when n % 4 == 0).
 // bindings: 0 params {n}, 1 x (read), 2 acc (read_write)
 // dispatch: ceil(n / 256) workgroups of 256, folded into (x, y) by runtime.grid().
 struct Params { n: u32 }

@@ -12,11 +12,13 @@
  * @module
  */
 import src from "./accumulate.wgsl" with { type: "text" };
+import vec4Src from "./accumulate_vec4.wgsl" with { type: "text" };
 import { gpu } from "./device.ts";
 import { grid, kernel, launch, u32 } from "./runtime.ts";
 import { copyInto, empty, keep, setReshapeHook, type Tensor, tensor } from "./tensor.ts";
 
 const accumulateKernel = kernel("accumulate", src);
+const accumulateVec4Kernel = kernel("accumulate_vec4", vec4Src);
 
 let enabled = true;
 const tape: Tensor[] = [];
@@ -82,12 +84,14 @@ setReshapeHook((src, view) => {
 export function accumulateInto(acc: Tensor, x: Tensor): void {
   if (acc.size !== x.size) throw new Error(`accumulate: ${acc.shape} vs ${x.shape}`);
   const window = Math.floor(gpu().maxBindingBytes / 4 / 256) * 256;
+  const vec4 = x.size % 4 === 0;
   for (let start = 0; start < x.size; start += window) {
     const n = Math.min(window, x.size - start);
-    launch(accumulateKernel, {
-      params: [u32(n)],
+    const units = vec4 ? n / 4 : n;
+    launch(vec4 ? accumulateVec4Kernel : accumulateKernel, {
+      params: [u32(units)],
       bindings: [x.binding(start, n), acc.binding(start, n)],
-      workgroups: grid(Math.ceil(n / 256)),
+      workgroups: grid(Math.ceil(units / 256)),
     });
   }
 }

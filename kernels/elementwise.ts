@@ -8,6 +8,7 @@ import binarySrc from "./elementwise.wgsl" with { type: "text" };
 import unarySrc from "./unary.wgsl" with { type: "text" };
 import sumToSrc from "./sum_to.wgsl" with { type: "text" };
 import fillSrc from "./fill.wgsl" with { type: "text" };
+import vec4Src from "./elementwise_vec4.wgsl" with { type: "text" };
 import { noGrad, record } from "./autograd.ts";
 import { f32, grid, kernel, launch, type ParamValue, u32 } from "./runtime.ts";
 import { empty, numel, type Tensor } from "./tensor.ts";
@@ -16,6 +17,7 @@ const binaryKernel = kernel("binary", binarySrc, "binary");
 const unaryKernel = kernel("unary", unarySrc);
 const sumToKernel = kernel("sum_to", sumToSrc);
 const fillKernel = kernel("fill", fillSrc);
+const binaryVec4Kernel = kernel("binary_vec4", vec4Src);
 
 const OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
 
@@ -59,6 +61,16 @@ function binary(
   shape: readonly number[] = broadcastShape(a.shape, b.shape),
 ): Tensor {
   const out = empty(shape);
+  if (out.size === 0) return out;
+  if (a.size === out.size && b.size === out.size && out.size % 4 === 0) {
+    launch(binaryVec4Kernel, {
+      params: [u32(out.size / 4)],
+      bindings: [a.binding(), b.binding(), out.binding()],
+      workgroups: grid(Math.ceil(out.size / 4 / 256)),
+      overrides: { OP: OPS[op] },
+    });
+    return out;
+  }
   const o4 = pad4(shape);
   const params: ParamValue[] = [
     u32(out.size),

@@ -34,6 +34,7 @@ function refBinary(
 const cases: [number[], number[]][] = [
   [[1], [1]],
   [[7, 13], [7, 13]],
+  [[4, 6], [4, 6]], // same shape, n % 4 == 0: the vec4 path
   [[7, 13], [13]],
   [[5, 1, 4], [3, 1]],
   [[2, 3, 4, 5], [1, 3, 1, 5]],

@@ -97,6 +97,16 @@ Deno.test("autograd: noGrad records nothing; clearTape drops a forward", () => {
   assert.equal(tapeLength(), 0);
 });
 
+Deno.test("autograd: accumulation across calls on the vec4 path (n % 4 == 0)", async () => {
+  const w = upload(randn(64), [8, 8]);
+  w.requiresGrad = true;
+  const x = upload(randn(64), [8, 8]);
+  for (let k = 0; k < 3; k++) backward(mul(w, x), fill([8, 8], 1));
+  const got = await download(w.grad!);
+  const xs = await download(x);
+  assertClose(got, xs.map((v) => 3 * v), { rtol: 1e-6 });
+});
+
 Deno.test("autograd: a gradient used twice (x + x) is not aliased", async () => {
   const x = upload([1, 2, 3], [3]);
   x.requiresGrad = true;
