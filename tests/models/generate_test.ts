@@ -134,3 +134,35 @@ Deno.test("cutAtStop keeps the earliest stop string", () => {
   assert.equal(cutAtStop("abc</answer>tail User: x", ["User:", "</answer>"]), "abc</answer>");
   assert.equal(cutAtStop("no stop here", ["</answer>"]), "no stop here");
 });
+
+const FIXTURE = new URL("../../../shared/fixtures/tiny-llama-hf", import.meta.url).pathname;
+const haveFixture = (() => {
+  try {
+    return Deno.statSync(`${FIXTURE}/model.safetensors`).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "the tiny-llama fixture's greedy continuation equals argmax of the float64 reference",
+  ignore: !haveFixture,
+  fn: async () => {
+    const { loadModel } = await import("../../models/checkpoint.ts");
+    const { openSafetensors } = await import("../../models/safetensors.ts");
+    const { referenceLogits } = await import("./reference_forward.ts");
+    const fixture = await loadModel(FIXTURE);
+    const st = openSafetensors(`${FIXTURE}/model.safetensors`);
+    const prompt = [5, 6, 14, 7, 15];
+    const [g] = await generate(fixture, [prompt], { maxNewTokens: 8, temperature: 0 });
+    const seq = [...prompt];
+    for (let s = 0; s < 8; s++) {
+      const logits = referenceLogits(fixture.cfg, (n) => st.getF32(n), seq);
+      const row = Float32Array.from(logits.subarray((seq.length - 1) * fixture.cfg.vocabSize));
+      seq.push(argmax(row));
+    }
+    assert.deepEqual(g.tokens, seq.slice(prompt.length));
+    st.close();
+    fixture.dispose();
+  },
+});

@@ -210,3 +210,24 @@ Deno.test("an embedding past the 128 MiB binding cap: lookup and tied LM head wo
   assertClose(got, want, { rtol: 1e-3, atol: 1e-4, label: "big-vocab logits" });
   model.dispose();
 });
+
+Deno.test("a checkpoint that does not match its config fails naming the directory and tensor", async () => {
+  const model = randomModel(qwenCfg, 12);
+  const dir = await Deno.makeTempDir();
+  await saveModel(model, dir);
+  model.dispose();
+  const cfgPath = `${dir}/config.json`;
+  const cfg = JSON.parse(await Deno.readTextFile(cfgPath));
+  await Deno.writeTextFile(cfgPath, JSON.stringify({ ...cfg, intermediate_size: 100 }));
+  await assert.rejects(() => loadModel(dir), (e: Error) => {
+    assert.match(e.message, new RegExp(dir.replaceAll("/", "\\/")));
+    assert.match(e.message, /mlp\.(down|gate|up)_proj\.weight/);
+    return true;
+  });
+  await Deno.writeTextFile(
+    cfgPath,
+    JSON.stringify({ ...cfg, rope_scaling: { type: "yarn", factor: 4 } }),
+  );
+  await assert.rejects(() => loadModel(dir), /rope_scaling/);
+  await Deno.remove(dir, { recursive: true });
+});
