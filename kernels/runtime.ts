@@ -194,6 +194,16 @@ export function afterSubmit(fn: () => void): void {
   st().afterSubmit.push(fn);
 }
 
+/**
+ * Run `fn` once everything encoded so far has been submitted: now if nothing is pending,
+ * else right after the next submit (destroying a buffer that unsubmitted commands use would
+ * invalidate them; after submit, WebGPU keeps it alive until the GPU is done with it).
+ */
+export function whenEncodedWorkSubmitted(fn: () => void): void {
+  if (st().encoder) afterSubmit(fn);
+  else fn();
+}
+
 /** Submit everything encoded so far. Returns without waiting for the GPU. */
 export function flush(): void {
   const s = st();

@@ -10,7 +10,13 @@
  * @module
  */
 import { gpu, throwDeviceErrors } from "./device.ts";
-import { afterSubmit, type BufferBinding, commandEncoder, flush } from "./runtime.ts";
+import {
+  afterSubmit,
+  type BufferBinding,
+  commandEncoder,
+  flush,
+  whenEncodedWorkSubmitted,
+} from "./runtime.ts";
 
 export type DType = "f32" | "i32" | "u32";
 type TypedArrayFor<D extends DType> = D extends "f32" ? Float32Array
@@ -22,15 +28,25 @@ const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.
 /** Reference-counted GPU buffer shared by a tensor and its views. */
 export class Storage {
   refs = 1;
-  constructor(public buffer: GPUBuffer | null, readonly bytes: number) {}
+  /**
+   * `pooled`: the buffer returns to the pool when released. Uploaded buffers (created mapped)
+   * are not pooled, since uploads never draw from the pool: they are destroyed once the work
+   * already encoded has been submitted, so repeated uploads cannot grow the pool.
+   */
+  constructor(public buffer: GPUBuffer | null, readonly bytes: number, readonly pooled = true) {}
   retain(): void {
     if (!this.buffer) throw new Error("retain() of a released tensor buffer");
     this.refs++;
   }
   release(): void {
     if (--this.refs === 0 && this.buffer) {
-      pool.put(this.buffer);
+      const buffer = this.buffer;
       this.buffer = null;
+      if (this.pooled) pool.put(buffer);
+      else {
+        pool.allocatedBytes -= buffer.size;
+        whenEncodedWorkSubmitted(() => buffer.destroy());
+      }
     }
   }
 }
@@ -215,7 +231,7 @@ export function tensor(
   else new Uint32Array(mapped, 0, n).set(data as ArrayLike<number>);
   buffer.unmap();
   pool.allocatedBytes += buffer.size;
-  return new Tensor(new Storage(buffer, bytes), [...shape], dtype);
+  return new Tensor(new Storage(buffer, bytes, false), [...shape], dtype);
 }
 
 /** Read several tensors back with a single queue wait. */

@@ -87,3 +87,39 @@ Deno.test("same seed → bit-identical training", async () => {
   assert.deepEqual(a.losses, b.losses);
   a.after.forEach((t, i) => assert.deepEqual(t, b.after[i], `parameter ${i} differs between runs`));
 });
+
+Deno.test("a training step and a generation leak nothing: the buffer pool stops growing", async () => {
+  const { pool } = await import("../../kernels/tensor.ts");
+  const { sync } = await import("../../kernels/runtime.ts");
+  const { generate } = await import("../../models/generate.ts");
+  const model = Transformer.random(cfg, { seed: 3 }).setTrainable(true);
+  const ids = randInt(2 * 8, cfg.vocabSize, 5);
+  const batch = {
+    ids: tensor(ids, [2, 8]),
+    idsCpu: ids,
+    positions: tensor(Int32Array.from({ length: 16 }, (_, i) => i % 8), [2, 8]),
+  };
+  const targets = tensor(randInt(16, cfg.vocabSize, 6), [16]);
+  const opt = new AdamW(model.parameters(), { lr: 1e-3 });
+  const step = () =>
+    scope(() => {
+      backward(crossEntropy(model.forward(batch).reshape([16, cfg.vocabSize]), targets));
+      opt.step();
+      zeroGrad(model.parameters());
+    });
+  const rollout = () =>
+    generate(model, [[1, 2, 3], [4, 5]], { maxNewTokens: 6, temperature: 1, seed: 1 });
+  for (let i = 0; i < 2; i++) {
+    step();
+    await rollout();
+  }
+  await sync();
+  const before = pool.allocatedBytes;
+  for (let i = 0; i < 3; i++) {
+    step();
+    await rollout();
+  }
+  await sync();
+  assert.equal(pool.allocatedBytes, before, "steady-state steps must reuse pooled buffers");
+  model.dispose();
+});
