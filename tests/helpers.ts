@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { backward } from "../kernels/autograd.ts";
 import { initGpu } from "../kernels/device.ts";
 import { type DType, readAll, type Tensor, tensor } from "../kernels/tensor.ts";
+import { seededUniform } from "../models/init.ts";
 
 export { assert };
 
@@ -15,16 +16,7 @@ export { assert };
 export const gpuReady = initGpu();
 
 /** A small, fast, seeded PRNG (mulberry32) returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => () => number = seededUniform;
 
 let seedCounter = Date.now() % 100000;
 /** A fresh seed per call, printed on failure via the message helpers below. */

@@ -1,3 +1,4 @@
+import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
 import { noGrad } from "../../kernels/autograd.ts";
 import { scope, tensor } from "../../kernels/tensor.ts";
 import { cutAtStop, generate } from "../../models/generate.ts";
@@ -135,24 +136,15 @@ Deno.test("cutAtStop keeps the earliest stop string", () => {
   assert.equal(cutAtStop("no stop here", ["</answer>"]), "no stop here");
 });
 
-const FIXTURE = new URL("../../../shared/fixtures/tiny-llama-hf", import.meta.url).pathname;
-const haveFixture = (() => {
-  try {
-    return Deno.statSync(`${FIXTURE}/model.safetensors`).isFile;
-  } catch {
-    return false;
-  }
-})();
-
 Deno.test({
   name: "the tiny-llama fixture's greedy continuation equals argmax of the float64 reference",
-  ignore: !haveFixture,
+  ignore: !hasFixture,
   fn: async () => {
     const { loadModel } = await import("../../models/checkpoint.ts");
     const { openSafetensors } = await import("../../models/safetensors.ts");
     const { referenceLogits } = await import("./reference_forward.ts");
-    const fixture = await loadModel(FIXTURE);
-    const st = openSafetensors(`${FIXTURE}/model.safetensors`);
+    const fixture = await loadModel(FIXTURE_DIR);
+    const st = openSafetensors(`${FIXTURE_DIR}/model.safetensors`);
     const prompt = [5, 6, 14, 7, 15];
     const [g] = await generate(fixture, [prompt], { maxNewTokens: 8, temperature: 0 });
     const seq = [...prompt];

@@ -1,3 +1,4 @@
+import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
 import assert from "node:assert/strict";
 import {
   expectedTensorShapes,
@@ -7,16 +8,6 @@ import {
   toHfConfig,
 } from "../../models/hf_config.ts";
 import { openSafetensors } from "../../models/safetensors.ts";
-
-const FIXTURE_DIR = new URL("../../../shared/fixtures/tiny-llama-hf/", import.meta.url).pathname;
-const hasFixture = (() => {
-  try {
-    return Deno.statSync(`${FIXTURE_DIR}config.json`).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasFixture) console.warn(`skipping fixture tests: ${FIXTURE_DIR} not found`);
 
 /** Qwen2.5-0.5B's config.json, as released (trimmed of keys we do not read). */
 const QWEN25_05B = {
@@ -49,7 +40,7 @@ Deno.test({
   name: "tiny-llama fixture config parses and matches its checkpoint's tensors",
   ignore: !hasFixture,
   async fn() {
-    const cfg = await loadHfConfigFile(`${FIXTURE_DIR}config.json`);
+    const cfg = await loadHfConfigFile(`${FIXTURE_DIR}/config.json`);
     assert.deepEqual(
       cfg,
       {
@@ -76,7 +67,7 @@ Deno.test({
       } satisfies ModelConfig,
     );
     const shapes = expectedTensorShapes(cfg);
-    using st = openSafetensors(`${FIXTURE_DIR}model.safetensors`);
+    using st = openSafetensors(`${FIXTURE_DIR}/model.safetensors`);
     assert.deepEqual(Object.keys(shapes).sort(), st.names());
     for (const [name, shape] of Object.entries(shapes)) {
       assert.deepEqual(st.info(name).shape, shape, name);

@@ -1,3 +1,4 @@
+import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
 import assert from "node:assert/strict";
 import {
   bf16BitsToF32,
@@ -10,16 +11,7 @@ import {
   writeSafetensors,
 } from "../../models/safetensors.ts";
 
-const FIXTURE_DIR = new URL("../../../shared/fixtures/tiny-llama-hf/", import.meta.url).pathname;
-const FIXTURE = `${FIXTURE_DIR}model.safetensors`;
-const hasFixture = (() => {
-  try {
-    return Deno.statSync(FIXTURE).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasFixture) console.warn(`skipping fixture tests: ${FIXTURE} not found`);
+const FIXTURE = `${FIXTURE_DIR}/model.safetensors`;
 
 /** Builds a safetensors file by hand, so malformed headers can be written. */
 function rawFile(header: unknown, data: Uint8Array, headerLenOverride?: number): Uint8Array {

@@ -7,16 +7,7 @@ import {
   qwenTokenizer,
   verlCharTokenizer,
 } from "../../models/tokenizer.ts";
-
-const FIXTURE_DIR = new URL("../../../shared/fixtures/tiny-llama-hf", import.meta.url).pathname;
-const hasFixture = (() => {
-  try {
-    return Deno.statSync(`${FIXTURE_DIR}/tokenizer_config.json`).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasFixture) console.warn(`skipping fixture tests: ${FIXTURE_DIR} not found`);
+import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
 
 /**
  * Golden Qwen2.5 ids, computed by an independent byte-level BPE written in Python

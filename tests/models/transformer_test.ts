@@ -1,3 +1,4 @@
+import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
 import { noGrad } from "../../kernels/autograd.ts";
 import { readAll, scope, type Tensor, tensor } from "../../kernels/tensor.ts";
 import { loadModel, saveModel } from "../../models/checkpoint.ts";
@@ -9,15 +10,6 @@ import { assert, assertClose, gpuReady, randInt } from "../helpers.ts";
 import { referenceLogits } from "./reference_forward.ts";
 
 await gpuReady;
-
-const FIXTURE = new URL("../../../shared/fixtures/tiny-llama-hf", import.meta.url).pathname;
-const haveFixture = (() => {
-  try {
-    return Deno.statSync(`${FIXTURE}/model.safetensors`).isFile;
-  } catch {
-    return false;
-  }
-})();
 
 /** A random Qwen2-style config: GQA, q/k/v bias, tied embeddings. */
 const qwenCfg = parseHfConfig({
@@ -86,11 +78,11 @@ Deno.test("qwen2 forward (GQA, q/k/v bias, tied) matches the float64 reference",
 
 Deno.test({
   name: "the tiny-llama fixture (HF bf16 checkpoint) loads and matches the float64 reference",
-  ignore: !haveFixture,
+  ignore: !hasFixture,
   fn: async () => {
-    const model = await loadModel(FIXTURE);
+    const model = await loadModel(FIXTURE_DIR);
     assert.equal(model.cfg.modelType, "llama");
-    const st = openSafetensors(`${FIXTURE}/model.safetensors`);
+    const st = openSafetensors(`${FIXTURE_DIR}/model.safetensors`);
     const w = (n: string) => st.getF32(n);
     const seq = [5, 6, 14, 7, 15, 8, 1, 9, 10, 4];
     const got = await logitsOf(model, [seq]);
