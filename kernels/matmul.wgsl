@@ -1,15 +1,18 @@
-// Batched matmul C = op(A) · op(B), op(X) = X or Xᵀ (TRANS_A / TRANS_B), shared by both
-// variants: this file is the compute core; matmul_vec4.wgsl or matmul_scalar.wgsl is appended
-// to it and supplies the bindings and the loaders (loadA, loadB, storeRow).
+// Batched matmul C = op(A) · op(B), op(X) = X or Xᵀ (TRANS_A / TRANS_B), shared by all
+// variants: this file is the compute core; matmul_vec4.wgsl, matmul_scalar.wgsl or
+// matmul_tex.wgsl is appended to it and supplies the bindings and the loaders (loadA, loadB,
+// storeRow). The texture loaders read A and B from textures and reinterpret baseA / baseB and
+// lda / ldb as layers (their header says how).
 //
 // Shapes (per batch z, after the launcher picked a window of each operand):
 //   op(A) [M, K], op(B) [K, N], C [M, N]; element (m, k) of op(A) lives at
 //   A[baseA + m*lda + k] (or A[baseA + k*lda + m] when TRANS_A), likewise for B; C rows are
 //   ldc apart, so a dispatch may write a column block of a wider C (windowed LM head).
 //   In the vec4 variant every offset/stride is in vec4 units, in the scalar one in floats.
-// Bindings: 0 params, 1 A (read), 2 B (read), 3 C (read_write; also read when p.acc = 1).
-// Dispatch: (ceil(N / (16*WX)), ceil(M / (TM*WY)), batches); each invocation owns a TM×16
-//   tile of C (TM rows, four vec4 columns).
+// Bindings: 0 params, 1 A (read), 2 B (read), 3 C (read_write; also read when p.acc = 1);
+//   A and B are read-only storage textures in the texture variant.
+// Dispatch: (ceil(N / (16*WX)), ceil(M / (TM*WY)), batches), x and y swapped with ROWS_FIRST;
+//   each invocation owns a TM×16 tile of C (TM rows, four vec4 columns).
 //
 // Why this shape (bench/README.md has the numbers): llvmpipe turns every storage load into a
 // loop over the 8 SIMD lanes with a bounds check per component, so loads, not FLOPs, bound
@@ -31,6 +34,10 @@ override TRANS_B: bool = false;
 override TM: u32 = 16u;   // rows per invocation: 1, 2, 4, 8 or 16 (≥ 4 with vec4 TRANS_A)
 override WX: u32 = 8u;    // 8 invocations = one 8-lane SIMD row on llvmpipe (the launcher
 override WY: u32 = 1u;    // assumes 8×1: taller workgroups measured no faster)
+// Grid x walks row blocks instead of column blocks: consecutive workgroups then share one
+// 128-column panel of B, which stays in cache while A streams (the texture path, where
+// memory traffic starts to matter for large operands).
+override ROWS_FIRST: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
 
@@ -106,8 +113,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let baseB = p.offB + wid.z * p.bsB;
   let baseC = p.offC + wid.z * p.bsC;
   let steps = p.steps;
-  let r0 = (wid.y * WY + lid.y) * TM;
-  let c0 = (wid.x * WX + lid.x) * 16u;
+  let bx = select(wid.x, wid.y, ROWS_FIRST);
+  let by = select(wid.y, wid.x, ROWS_FIRST);
+  let r0 = (by * WY + lid.y) * TM;
+  let c0 = (bx * WX + lid.x) * 16u;
   var acc: Tile;
   var av: ACol;
   for (var k = 0u; k < steps; k++) {

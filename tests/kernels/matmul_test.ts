@@ -1,5 +1,12 @@
+import { gpu } from "../../kernels/device.ts";
 import { launchStats } from "../../kernels/runtime.ts";
-import { matmul, type MatmulOptions, setMatmulBindingLimit } from "../../kernels/matmul.ts";
+import {
+  matmul,
+  type MatmulOptions,
+  matmulTextureDispatches,
+  setMatmulBindingLimit,
+  setMatmulTextureLimits,
+} from "../../kernels/matmul.ts";
 import { readAll, tensor } from "../../kernels/tensor.ts";
 import {
   assert,
@@ -152,6 +159,64 @@ Deno.test("matmul: 512×512×512 vs float64", async () => {
   console.log("max rel err", (await checkForward(n, n, n, COMBOS[0])).toExponential(2));
 });
 
+/**
+ * Run `fn` and check it went through the texture path in at least `min` dispatches (CPU
+ * adapters only: elsewhere the buffer kernels take every shape and the checks test those).
+ */
+async function viaTextures<T>(fn: () => Promise<T>, min = 1): Promise<T> {
+  const before = matmulTextureDispatches();
+  const out = await fn();
+  const n = matmulTextureDispatches() - before;
+  if (gpu().isCpu) assert.ok(n >= min, `expected ≥ ${min} texture-path dispatches, got ${n}`);
+  return out;
+}
+
+Deno.test("matmul: texture path, all transpose combos, ragged tiles, batches", async () => {
+  // Stored rows are multiples of 64 floats (the copies' condition); M, N and the K panels
+  // (256 floats with transB) are ragged against the 8×128 workgroup tile.
+  const errs: string[] = [];
+  const cases: [number, number, number, MatmulOptions][] = [
+    [70, 128, 192, COMBOS[0]],
+    [70, 320, 132, COMBOS[1]],
+    [64, 36, 192, COMBOS[2]],
+    [128, 320, 68, COMBOS[3]],
+  ];
+  for (const [M, K, N, o] of cases) {
+    const e = await viaTextures(() => checkForward(M, K, N, o));
+    errs.push(`${tag(o)} ${M}x${K}x${N}: ${e.toExponential(1)}`);
+  }
+  // Batches as texture layers: both batched, and a broadcast left operand.
+  const eb = await viaTextures(() => checkForward(16, 64, 40, COMBOS[1], [2, 3], [2, 3]));
+  const et = await viaTextures(() => checkForward(128, 64, 64, COMBOS[3], [3], [3]));
+  const el = await viaTextures(() => checkForward(16, 64, 64, COMBOS[0], [], [3]));
+  errs.push(
+    `batched NT: ${eb.toExponential(1)}`,
+    `batched TT: ${et.toExponential(1)}`,
+    `broadcast A: ${el.toExponential(1)}`,
+  );
+  console.log("max rel err", errs.join(", "));
+});
+
+Deno.test("matmul: texture path cut to small textures and C windows", async () => {
+  // 32-texel textures of at most 16 KiB and 3 layers, C windows of 16 KiB: M, N and K
+  // chunks (K chunks accumulate into C), several B panels, and batch groups of 3 + 2.
+  setMatmulTextureLimits({ dim: 32, layers: 3, bytes: 16 * 1024 });
+  setMatmulBindingLimit(16 * 1024);
+  try {
+    const errs: string[] = [];
+    for (const o of COMBOS) {
+      const e = await viaTextures(() => checkForward(128, 192, 256, o), 4);
+      errs.push(`${tag(o)}: ${e.toExponential(1)}`);
+    }
+    const eb = await viaTextures(() => checkForward(16, 64, 16, COMBOS[1], [5], [5]), 2);
+    errs.push(`batch: ${eb.toExponential(1)}`);
+    console.log("max rel err", errs.join(", "));
+  } finally {
+    setMatmulTextureLimits(undefined);
+    setMatmulBindingLimit(undefined);
+  }
+});
+
 Deno.test("matmul: gradients of both operands, every transpose combo", async () => {
   const errs: string[] = [];
   for (const o of COMBOS) {
@@ -210,37 +275,47 @@ Deno.test("matmul: windows under a small binding limit (M, N, K and batch chunks
 });
 
 Deno.test("matmul: transB weight beyond the 128 MiB binding cap (LM-head shape)", async () => {
-  const [M, K, N] = [3, 64, 600_000]; // weight [N, K] = 153.6 MB
+  // weight [N, K] = 153.6 MB; M = 3 takes the buffer kernels (windows of the weight), M = 16
+  // the texture path on CPU adapters (N cut to the texture height, C to the binding cap).
+  const [K, N] = [64, 600_000];
   const r = rng(1234);
   const w = new Float32Array(N * K);
   for (let i = 0; i < w.length; i++) w[i] = r() - 0.5;
-  const x = Float32Array.from(randn(M * K));
   const tw = tensor(w, [N, K]);
-  const tx = tensor(x, [M, K]);
-  const before = launchStats().dispatches;
-  const y = matmul(tx, tw, { transB: true });
-  assert.ok(launchStats().dispatches - before >= 2, "expected the weight to be split into windows");
-  const got = await y.read();
   // float64 reference on a sample of outputs, including both sides of each window edge.
-  const cols = [0, 1, N - 1, N - 2, 524_159, 524_160, 524_161, 524_287, 524_288];
+  const cols = [0, 1, N - 1, N - 2, 524_159, 524_160, 524_161, 524_287, 524_288, 8191, 8192];
   for (let i = 0; i < 400; i++) cols.push(Math.floor(r() * N));
-  const want: number[] = [];
-  const have: number[] = [];
-  for (const n of cols) {
-    for (let m = 0; m < M; m++) {
-      let s = 0;
-      for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
-      want.push(s);
-      have.push(got[m * N + n]);
+  const errs: string[] = [];
+  for (const M of [3, 16]) {
+    const x = Float32Array.from(randn(M * K));
+    const tx = tensor(x, [M, K]);
+    const before = launchStats().dispatches + matmulTextureDispatches();
+    const run = () => matmul(tx, tw, { transB: true });
+    const y = M === 16 ? await viaTextures(() => Promise.resolve(run())) : run();
+    const n = launchStats().dispatches + matmulTextureDispatches() - before;
+    assert.ok(n >= 2, "expected the weight to be split into windows");
+    const got = await y.read();
+    const want: number[] = [];
+    const have: number[] = [];
+    for (const n of cols) {
+      for (let m = 0; m < M; m++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += x[m * K + k] * w[n * K + k];
+        want.push(s);
+        have.push(got[m * N + n]);
+      }
     }
+    const err = assertClose(have, want, { ...tol(K), label: `windowed LM head M=${M}` });
+    errs.push(`M=${M}: ${err.toExponential(2)}`);
+    for (const t of [tx, y]) t.dispose();
   }
-  const err = assertClose(have, want, { ...tol(K), label: "windowed LM head" });
-  console.log("max rel err", err.toExponential(2));
-  for (const t of [tw, tx, y]) t.dispose();
+  console.log("max rel err", errs.join(", "));
+  tw.dispose();
 });
 
 Deno.test("matmul: same inputs give bit-identical outputs", async () => {
-  for (const [M, K, N, o] of [[70, 64, 36, COMBOS[0]], [33, 47, 29, COMBOS[3]]] as const) {
+  const cases = [[70, 64, 36, COMBOS[0]], [33, 47, 29, COMBOS[3]], [72, 128, 192, COMBOS[1]]];
+  for (const [M, K, N, o] of cases as [number, number, number, MatmulOptions][]) {
     const s = shapes(M, K, N, o);
     const ta = upload(randn(M * K), s.a);
     const tb = upload(randn(K * N), s.b);
