@@ -83,6 +83,9 @@ async function acquire(): Promise<Gpu> {
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+      // matmul's texture path (llvmpipe loads textures without per-lane loops) wants big ones.
+      maxTextureDimension2D: l.maxTextureDimension2D,
+      maxTextureArrayLayers: l.maxTextureArrayLayers,
     },
   });
   device.addEventListener("uncapturederror", (e) => {
