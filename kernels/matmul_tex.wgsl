@@ -1,5 +1,5 @@
 // Loaders for matmul.wgsl that read A and B from rgba32float 2-D array storage textures: the
-// fast path on CPU adapters (kernels/matmul.ts copies the operands in with
+// fast path on CPU adapters (kernels/matmul_texture.ts copies the operands in with
 // copyBufferToTexture, then dispatches this; bench/README.md has the numbers).
 //
 // Why textures: llvmpipe turns a storage-buffer load into a loop over the 8 SIMD lanes with a

@@ -9,7 +9,9 @@
  *
  * Conventions for a kernel's WGSL (see any `*.wgsl` beside its launcher):
  * - `@group(0) @binding(0) var<uniform> p: Params;` holds the launch's scalars (optional);
- * - storage bindings follow at 1, 2, … in the order the launcher passes them;
+ * - storage bindings follow at 1, 2, … in the order the launcher passes them; a binding may
+ *   also be a texture (`texture_storage_2d_array<rgba32float, read>`, `texture_2d_array<f32>`,
+ *   …), bound from a {@link TextureBinding} (copy data in through {@link commandEncoder});
  * - sizes fixed per pipeline are `override` constants (tile sizes, workgroup sizes);
  * - sizes that vary per call (rows, sequence length) come through `p`.
  *
@@ -17,13 +19,58 @@
  */
 import { gpu, throwDeviceErrors } from "./device.ts";
 
+/**
+ * How a binding is declared: a uniform or storage buffer (`read`: read-only storage), or a
+ * texture, given as the bind-group-layout entry it needs.
+ */
+export type BindingKind =
+  | "uniform"
+  | "read"
+  | "read_write"
+  | { storageTexture: GPUStorageTextureBindingLayout }
+  | { texture: GPUTextureBindingLayout };
+
 /** A WGSL entry point plus the binding kinds parsed from its source. */
 export interface Kernel {
   name: string;
   source: string;
   entry: string;
   /** Kind of each binding index, parsed from the source. */
-  bindings: ("uniform" | "read" | "read_write")[];
+  bindings: BindingKind[];
+}
+
+const VIEW_DIMENSIONS: Record<string, GPUTextureViewDimension> = {
+  "1d": "1d",
+  "2d": "2d",
+  "2d_array": "2d-array",
+  "3d": "3d",
+  "cube": "cube",
+  "cube_array": "cube-array",
+};
+const ACCESS: Record<string, GPUStorageTextureAccess> = {
+  read: "read-only",
+  write: "write-only",
+  read_write: "read-write",
+};
+// No samplers here: float textures are read with textureLoad, so they bind as unfilterable.
+const SAMPLE_TYPES: Record<string, GPUTextureSampleType> = {
+  f32: "unfilterable-float",
+  i32: "sint",
+  u32: "uint",
+};
+
+/** The binding kind of `texture_<dim><T>` / `texture_storage_<dim><format, access>`. */
+function textureKind(name: string, storage: boolean, dim: string, a: string, b?: string) {
+  const viewDimension = VIEW_DIMENSIONS[dim];
+  if (storage && viewDimension && b && ACCESS[b]) {
+    return { storageTexture: { access: ACCESS[b], format: a as GPUTextureFormat, viewDimension } };
+  }
+  if (!storage && viewDimension && SAMPLE_TYPES[a] && !b) {
+    return { texture: { sampleType: SAMPLE_TYPES[a], viewDimension } };
+  }
+  throw new Error(
+    `kernel ${name}: unsupported texture type texture_${storage ? "storage_" : ""}${dim}`,
+  );
 }
 
 /** Declare a kernel from WGSL source (imported as text) and an entry point name. */
@@ -37,6 +84,11 @@ export function kernel(name: string, source: string, entry = "main"): Kernel {
       : m[3] === "read_write"
       ? "read_write"
       : "read";
+  }
+  const tex =
+    /@binding\((\d+)\)\s*var\s+\w+\s*:\s*texture_(storage_)?(\w+?)\s*<\s*(\w+)\s*(?:,\s*(\w+)\s*)?>/g;
+  for (const m of source.matchAll(tex)) {
+    bindings[Number(m[1])] = textureKind(name, !!m[2], m[3], m[4], m[5]);
   }
   for (let i = 0; i < bindings.length; i++) {
     if (!bindings[i]) {
@@ -53,6 +105,14 @@ export interface BufferBinding {
   size?: number;
 }
 
+/** A texture binding, for a binding the kernel declares as a texture. */
+export interface TextureBinding {
+  texture: GPUTextureView;
+}
+
+/** What {@link launch} binds at a non-uniform binding. */
+export type Binding = BufferBinding | TextureBinding;
+
 /** Scalars for the kernel's uniform `Params` struct, packed in declaration order. */
 export type ParamValue = { u32: number } | { i32: number } | { f32: number };
 export const u32 = (v: number): ParamValue => ({ u32: v });
@@ -60,7 +120,7 @@ export const i32 = (v: number): ParamValue => ({ i32: v });
 export const f32 = (v: number): ParamValue => ({ f32: v });
 
 export interface Launch {
-  bindings: BufferBinding[];
+  bindings: Binding[];
   workgroups: [number, number?, number?];
   params?: ParamValue[];
   overrides?: Record<string, number>;
@@ -119,9 +179,15 @@ function pipelineFor(k: Kernel, overrides: Record<string, number> | undefined) {
       entries: k.bindings.map((kind, binding) => ({
         binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: {
-          type: kind === "uniform" ? "uniform" : kind === "read" ? "read-only-storage" : "storage",
-        },
+        ...(typeof kind === "object" ? kind : {
+          buffer: {
+            type: kind === "uniform"
+              ? "uniform"
+              : kind === "read"
+              ? "read-only-storage"
+              : "storage",
+          },
+        }),
       })),
     });
     const module = s.device.createShaderModule({ label: k.name, code: k.source });
@@ -167,13 +233,21 @@ export function launch(k: Kernel, l: Launch): void {
   }
   if (l.bindings.length !== k.bindings.length - b) {
     throw new Error(
-      `kernel ${k.name}: expects ${k.bindings.length - b} buffers, got ${l.bindings.length}`,
+      `kernel ${k.name}: expects ${k.bindings.length - b} bindings, got ${l.bindings.length}`,
     );
   }
   l.bindings.forEach((bb, i) => {
+    const isTexture = typeof k.bindings[b + i] === "object";
+    if (isTexture !== "texture" in bb) {
+      throw new Error(
+        `kernel ${k.name}: binding ${b + i} takes a ${isTexture ? "texture" : "buffer"}`,
+      );
+    }
     entries.push({
       binding: b + i,
-      resource: { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size },
+      resource: "texture" in bb
+        ? bb.texture
+        : { buffer: bb.buffer, offset: bb.offset ?? 0, size: bb.size },
     });
   });
   const bindGroup = s.device.createBindGroup({ layout, entries });

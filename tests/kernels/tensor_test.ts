@@ -1,6 +1,7 @@
 import { backward, clearTape, noGrad, tapeLength, zeroGrad } from "../../kernels/autograd.ts";
 import { add, fill, mul, scale } from "../../kernels/elementwise.ts";
-import { launchStats, sync } from "../../kernels/runtime.ts";
+import { gpu } from "../../kernels/device.ts";
+import { kernel, launch, launchStats, sync, u32 } from "../../kernels/runtime.ts";
 import { empty, keep, pool, readAll, scope, tensor, write } from "../../kernels/tensor.ts";
 import { assert, assertClose, download, gpuReady, randn, upload } from "../helpers.ts";
 
@@ -120,4 +121,55 @@ Deno.test("empty() of zero elements and readback of nothing work", async () => {
   const e = empty([0]);
   const [d] = await readAll([e]);
   assert.equal(d.length, 0);
+});
+
+// Reads texel i of a storage texture and of a sampled texture (2×3 texels, 2 layers each).
+const TEXTURE_WGSL = `
+struct Params { n: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var s: texture_storage_2d_array<rgba32float, read>;
+@group(0) @binding(2) var t: texture_2d_array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4f>;
+@compute @workgroup_size(8)
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  if (g.x >= p.n) { return; }
+  let xy = vec2u(g.x % 2u, (g.x / 2u) % 3u);
+  out[g.x] = textureLoad(s, xy, g.x / 6u) + 2.0 * textureLoad(t, xy, g.x / 6u, 0);
+}`;
+
+Deno.test("launch binds storage and sampled textures; the dispatch is counted", async () => {
+  const k = kernel("texture_test", TEXTURE_WGSL);
+  assert.deepEqual(k.bindings, [
+    "uniform",
+    { storageTexture: { access: "read-only", format: "rgba32float", viewDimension: "2d-array" } },
+    { texture: { sampleType: "unfilterable-float", viewDimension: "2d-array" } },
+    "read_write",
+  ]);
+  const features = (navigator.gpu as { wgslLanguageFeatures?: Set<string> }).wgslLanguageFeatures;
+  if (!features?.has("readonly_and_readwrite_storage_textures")) return; // parse check only
+  const { device } = gpu();
+  const data = [randn(48), randn(48)].map((x) => Float32Array.from(x));
+  const textures = data.map((d) => {
+    const t = device.createTexture({
+      size: [2, 3, 2],
+      format: "rgba32float",
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.TEXTURE_BINDING |
+        GPUTextureUsage.COPY_DST,
+    });
+    device.queue.writeTexture({ texture: t }, d, { bytesPerRow: 32, rowsPerImage: 3 }, [2, 3, 2]);
+    return t;
+  });
+  const [sv, tv] = textures.map((t) => ({ texture: t.createView({ dimension: "2d-array" }) }));
+  const out = empty([48]);
+  const before = launchStats().dispatches;
+  launch(k, { params: [u32(12)], bindings: [sv, tv, out.binding()], workgroups: [2] });
+  assert.equal(launchStats().dispatches - before, 1);
+  assert.throws(
+    () => launch(k, { bindings: [out.binding(), tv, out.binding()], workgroups: [1] }),
+    /binding 1 takes a texture/,
+  );
+  const got = await download(out);
+  assert.deepEqual(Array.from(got), Array.from(data[0], (v, i) => Math.fround(v + 2 * data[1][i])));
+  textures.forEach((t) => t.destroy());
+  out.dispose();
 });
