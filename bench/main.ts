@@ -13,7 +13,8 @@
  * function returning figures) and add one line to `sections` (`optional(...)` imports the
  * file only when the section runs and skips it with a note if it is missing or throws). Figure names are stable keys
  * (`<op>_<shape>_<unit>`); a figure `X_<unit>` with a peer figure `torch_X_<unit>` gets a
- * ratio column and a `ratio_X` key (zerokit / PyTorch).
+ * ratio column and a `ratio_X` key (zerokit / PyTorch). A section may call `ctx.note(msg)`
+ * (when present) to put a line under the table, e.g. a peer that could not run.
  *
  * @module
  */
@@ -80,6 +81,16 @@ export const sections: Record<string, BenchSection> = {
     "attentionSection",
     "fused attention (bench/attention_bench.ts)",
   ),
+  block: optional(
+    "./block_bench.ts",
+    "blockSection",
+    "one transformer block forward + backward (bench/block_bench.ts)",
+  ),
+  model: optional(
+    "./model_bench.ts",
+    "modelSection",
+    "model prefill/decode tokens/s (bench/model_bench.ts)",
+  ),
   rewards: optional(
     "./rewards_bench.ts",
     "benchRewards",
@@ -93,11 +104,15 @@ interface Report {
   notes: string[];
 }
 
-/** `matmul_1024_gflops` → `ratio_matmul_1024` (zerokit / PyTorch). */
-const ratioKey = (key: string) => `ratio_${key.replace(/_(gflops|per_s|ms|us)$/, "")}`;
+/**
+ * `matmul_1024_gflops` → `ratio_matmul_1024` (zerokit / PyTorch): rate units are dropped,
+ * time units kept (`block_fwd_bwd_ms` → `ratio_block_fwd_bwd_ms`), so a time and a rate of
+ * the same thing get two keys, and a time ratio above 1 reads as "slower".
+ */
+const ratioKey = (key: string) => `ratio_${key.replace(/_(gflops|per_s|tok_s)$/, "")}`;
 
-/** Lower is better for times (`_ms`, `_us`, `_s` but not `_per_s`), higher otherwise. */
-const lowerIsBetter = (key: string) => /_(ms|us)$/.test(key) || /(?<!_per)_s$/.test(key);
+/** Lower is better for times (`_ms`, `_us`, `_s` but not `_per_s`/`_tok_s`), higher otherwise. */
+const lowerIsBetter = (key: string) => /_(ms|us)$/.test(key) || /(?<!_per|_tok)_s$/.test(key);
 
 /**
  * Run `names` in order, `rounds` times (sections interleaved, so zerokit and the PyTorch
@@ -111,7 +126,12 @@ export async function runBench(
 ): Promise<Report> {
   const gpu = await initGpu();
   const report: Report = { device: describeGpu(gpu).split("\n")[0], figures: {}, notes: [] };
-  const ctx: BenchContext = { quick, log };
+  // `note`: a section's remark for the table's notes (once, however many rounds).
+  const note = (m: string) => {
+    if (!report.notes.includes(m)) report.notes.push(m);
+    log(m);
+  };
+  const ctx: BenchContext & { note: (m: string) => void } = { quick, log, note };
   const failed = new Set<string>();
   for (let r = 0; r < rounds; r++) {
     for (const name of names) {

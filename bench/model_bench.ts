@@ -4,23 +4,30 @@
  * `../shared/fixtures/tiny-llama-hf` (`model_tiny`; skipped with a note when absent), next
  * to an eager PyTorch peer (`bench/torch_model_peer.py`) running the same checkpoint.
  *
- * Figures, for each model prefix and batch size B (prompt length P, N new tokens):
+ * Figures, for each model prefix `<m>` and batch size B (prompt length P, N new tokens):
  * - `<m>_prefill_b<B>_tok_s`: B·P / time of one prefill (the cache filled, the last
- *   position's logits, a greedy sample). No padding, so every row is P real tokens.
+ *   position's logits, a greedy sample, a sync). No padding: every row is P real tokens.
  * - `<m>_decode_b<B>_tok_s`: the engine: `generate()` (greedy, no EOS, so every row runs
- *   the full length, readbacks every 16 steps included), B·N / (time of N + 1 new tokens −
- *   time of 1 new token), i.e. the prefill subtracted.
- * - `<m>_decode_step_b<B>_ms`: the kernels alone: N `decodeStep` + greedy-sample steps,
- *   each fed the previous step's tokens on the GPU, encoded back to back and synced once.
- * - `<m>_decode_matmul_b<B>_ms`: only that step's matmuls (7 per layer + the LM head) on
- *   inputs of the same shapes, encoded the same way: the part of a step that is FLOPs.
- * - `<m>_decode_floor_b1_ms`: as many trivial dispatches as one step has, encoded the same
- *   way: the part of a step that is launch overhead. `<m>_decode_dispatches` per step.
+ *   the full length; readbacks every 16 steps included) of N + 1 new tokens, less one
+ *   prefill (which samples the first), per B·N tokens.
+ * - `<m>_prefill_b<B>_cpu_tok_s`, `<m>_decode_b<B>_cpu_tok_s`: the same per CPU-second of
+ *   the process × cores (steadier on shared cores; flattering where the process waits).
+ * - `<m>_decode_matmul_b<B>_ms`: one decode step's matmuls alone (7 per layer + the LM
+ *   head) on inputs of the same shapes, many per sync: the part of a step that is FLOPs;
+ *   `<m>_decode_lmhead_b<B>_ms` the LM head alone, `<m>_decode_sample_b<B>_ms` the greedy
+ *   sampler alone (both also parts of a step).
+ * - batch 1 only: `<m>_decode_step_b1_ms`, the step's kernels alone (N `decodeStep` +
+ *   greedy-sample steps fed back on the GPU, one sync); `<m>_decode_encode_b1_ms`, the
+ *   host (JavaScript + Deno WebGPU) time to encode one; `<m>_decode_dispatches` per step;
+ *   `<m>_decode_floor_b1_ms`, as many trivial dispatches encoded and run the same way: the
+ *   launch overhead of a step.
  * - `<m>_greedy_agree`: fraction of 2 × 8 greedy check tokens (from 16-token prompts) where
  *   the PyTorch peer agrees with `generate()`; a note is printed when it is below 1.
  *
- * The peer's figures are the same keys prefixed `torch_`. Timings are the median of a few
- * samples after a warm-up; main.ts keeps the best of its rounds.
+ * The peer's figures are the same keys prefixed `torch_` (prefill and engine decode; its
+ * decode is its Python loop). Each figure is the median of 3 runs (2 where B·P > 1024, 1
+ * where B·P > 4096 and in `--quick`: such a run takes seconds); a run that compiles a
+ * pipeline is a warm-up and does not count. main.ts keeps each figure's best round.
  *
  * Run alone: `deno run -A --unstable-webgpu bench/model_bench.ts [--quick]`.
  *
@@ -38,14 +45,14 @@ import { generate } from "../models/generate.ts";
 import { parseHfConfig } from "../models/hf_config.ts";
 import { createKVCache } from "../models/kv_cache.ts";
 import { Transformer } from "../models/transformer.ts";
-import { type BenchContext, type BenchSection, median, round } from "./util.ts";
+import { type BenchContext, type BenchSection, CORES, cpuTimeMs, median, round } from "./util.ts";
 
 /**
  * The small random model: Llama-style, 4 layers, hidden 256, 4 query heads of 64 over 2
  * key/value heads (grouped-query, as Qwen2.5), SwiGLU intermediate 688 (≈ 8/3 · 256, a
  * multiple of 16, as Llama sizes it), vocabulary 32000 (Llama's) with an untied LM head:
- * 2.9 M trunk parameters and 16.4 M in the embedding and LM head — the LM head is 74 % of a
- * decode step's FLOPs, as the vocabulary dominates small real models (Qwen2.5-0.5B: 28 %).
+ * 2.9 M trunk parameters and 16.4 M in the embedding and LM head, so the LM head is 74 % of
+ * a decode step's FLOPs (Qwen2.5-0.5B: 28 %), as in small models with big vocabularies.
  */
 export const SMALL_CONFIG = {
   model_type: "llama",
@@ -93,18 +100,26 @@ function randomTensor(shape: number[], seed: number): Tensor {
 }
 
 /**
- * Median ms of `fn` over `samples` runs after one warm-up run: its wall time, or the ms it
- * returns when it times a part of itself.
+ * Time `fn` over `samples` runs: it returns its own timings (ms), one or several; the
+ * result is the median of each. A run that compiled a pipeline is a warm-up: discarded and
+ * repeated.
  */
-async function timeRuns(fn: () => Promise<number | void>, samples: number): Promise<number> {
-  await fn();
-  const ms: number[] = [];
-  for (let i = 0; i < samples; i++) {
-    const t0 = performance.now();
-    const own = await fn();
-    ms.push(typeof own === "number" ? own : performance.now() - t0);
+async function timeRuns(fn: () => Promise<number[]>, samples: number): Promise<number[]> {
+  const runs: number[][] = [];
+  for (let tries = 0; runs.length < samples && tries < samples + 3; tries++) {
+    const compiled = launchStats().pipelines;
+    const times = await fn();
+    if (launchStats().pipelines === compiled) runs.push(times);
   }
-  return median(ms);
+  if (runs.length === 0) throw new Error("timeRuns: every run compiled pipelines");
+  return runs[0].map((_, i) => median(runs.map((r) => r[i])));
+}
+
+/** Wall ms of `fn`. */
+async function wall(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return performance.now() - t0;
 }
 
 /** Run the PyTorch model peer with `args`; its JSON, or the reason it did not run. */
@@ -139,16 +154,21 @@ export function peerFigures(r: Record<string, unknown>): Record<string, number> 
   ) as Record<string, number>;
 }
 
-/** The matmuls of one decode step at batch B: 7 per layer and the LM head. */
-function stepMatmuls(model: Transformer, B: number): () => void {
+/**
+ * Parts of one decode step at batch B, on inputs of the step's shapes: `matmuls` (7 per
+ * layer and the LM head), `lmHead` (that one alone) and `sample` (greedy over [B, V]).
+ */
+function stepParts(model: Transformer, B: number) {
   const { cfg } = model;
   const H = cfg.hiddenSize;
   const x = keep(randomTensor([B, 1, H], 3));
   const a = keep(randomTensor([B, 1, cfg.numHeads * cfg.headDim], 4));
   const act = keep(randomTensor([B, 1, cfg.intermediateSize], 5));
+  const logits = keep(randomTensor([B, cfg.vocabSize], 6));
   const w = (n: string) => model.params.get(n)!;
-  return () =>
-    scope(() => {
+  const lmHead = () => matmul(x.reshape([B, H]), model.lmHead, { transB: true });
+  const parts: Record<string, () => void> = {
+    matmul: () => {
       for (let l = 0; l < cfg.numLayers; l++) {
         const p = `model.layers.${l}.`;
         for (const n of ["q_proj", "k_proj", "v_proj"]) {
@@ -159,8 +179,175 @@ function stepMatmuls(model: Transformer, B: number): () => void {
         matmul(x, w(`${p}mlp.up_proj.weight`), { transB: true });
         matmul(act, w(`${p}mlp.down_proj.weight`), { transB: true });
       }
-      matmul(x.reshape([B, H]), model.lmHead, { transB: true });
-    });
+      lmHead();
+    },
+    lmhead: lmHead,
+    sample: () => greedy(logits, 1),
+  };
+  return { parts, dispose: () => [x, a, act, logits].forEach((t) => t.dispose()) };
+}
+
+const greedy = (logits: Tensor, step: number) =>
+  sample(logits, { temperature: 0, seed: 0, step }).tokens;
+
+/** Device tensors of one batch of B prompts of length P, with a cache for N more tokens. */
+function promptBatch(model: Transformer, B: number, P: number, N: number) {
+  const { cfg } = model;
+  const prompts = Array.from({ length: B }, (_, b) => randomIds(P, cfg.vocabSize, 100 + b));
+  const idsCpu = Int32Array.from(prompts.flat());
+  const maxT = P + N;
+  const cache = createKVCache(cfg, B, maxT);
+  const ids = keep(tensor(idsCpu, [B, P]));
+  const positions = keep(tensor(Int32Array.from(idsCpu, (_, i) => i % P), [B, P]));
+  const keyMask = keep(tensor(new Float32Array(B * P).fill(1), [B, P]));
+  const cacheMask = keep(tensor(new Float32Array(B * maxT).fill(1), [B, maxT]));
+  return {
+    prompts,
+    cache,
+    cacheMask,
+    /** Prefill into the cache and sample greedily: the first new token per row, i32 [B]. */
+    prefill: () =>
+      noGrad(() =>
+        scope(() => {
+          const logits = model.prefill(cache, { ids, positions, keyMask, idsCpu }, cacheMask);
+          return keep(greedy(logits, 0));
+        })
+      ),
+    dispose: () => {
+      cache.dispose();
+      for (const t of [ids, positions, keyMask, cacheMask]) t.dispose();
+    },
+  };
+}
+
+/** Runs per figure: `samples` up to 1024 prompt tokens, 2 up to 4096, then 1. */
+export const runsFor = (tokens: number, samples: number): number =>
+  Math.min(samples, tokens <= 1024 ? samples : tokens <= 4096 ? 2 : 1);
+
+/** Prefill, engine decode and the decode step's matmuls at batch B. */
+async function measureBatch(
+  model: Transformer,
+  prefix: string,
+  B: number,
+  plan: Plan,
+  ctx: BenchContext,
+): Promise<Record<string, number>> {
+  const { prompt: P, newTokens: N } = plan;
+  // Big batches cost seconds per run: fewer samples there (main.ts's rounds add more).
+  const samples = runsFor(B * P, plan.samples);
+  const batch = promptBatch(model, B, P, N);
+  const out: Record<string, number> = {};
+  try {
+    // Prefill, then the engine: generate() of N + 1 new tokens less that run's prefill (which
+    // samples the first); measured in pairs so that both see the same machine load. Wall
+    // and CPU ms (all threads; the steadier figure while other processes share the cores).
+    const [preMs, genMs, preCpu, genCpu] = await timeRuns(async () => {
+      const [c0, t0] = [cpuTimeMs(), performance.now()];
+      batch.prefill().dispose();
+      await sync();
+      const [c1, t1] = [cpuTimeMs(), performance.now()];
+      await generate(model, batch.prompts, { maxNewTokens: N + 1, temperature: 0 });
+      const [c2, t2] = [cpuTimeMs(), performance.now()];
+      return [t1 - t0, t2 - t1 - (t1 - t0), c1 - c0, c2 - c1 - (c1 - c0)];
+    }, samples);
+    const perS = (tokens: number, ms: number) => round(tokens / Math.max(ms, 1e-3) * 1000);
+    out[`${prefix}_prefill_b${B}_tok_s`] = perS(B * P, preMs);
+    out[`${prefix}_decode_b${B}_tok_s`] = perS(B * N, genMs);
+    if (Number.isFinite(preCpu)) {
+      // Tokens per CPU-second × cores, as bench/util.ts's _cpu_gflops.
+      out[`${prefix}_prefill_b${B}_cpu_tok_s`] = perS(B * P, preCpu / CORES);
+      out[`${prefix}_decode_b${B}_cpu_tok_s`] = perS(B * N, genCpu / CORES);
+    }
+
+    // Parts of a step alone, encoded back to back as ≈ 300 ms of steps per sync.
+    const { parts, dispose } = stepParts(model, B);
+    const reps = Math.max(4, Math.min(N, Math.ceil(300 / (genMs / N))));
+    const partMs: Record<string, number> = {};
+    for (const [name, run] of Object.entries(parts)) {
+      [partMs[name]] = await timeRuns(async () => [
+        await wall(async () => {
+          for (let s = 0; s < reps; s++) scope(run);
+          await sync();
+        }) / reps,
+      ], samples);
+      out[`${prefix}_decode_${name}_b${B}_ms`] = round(partMs[name]);
+    }
+    dispose();
+    ctx.log(
+      `${prefix} B=${B}: prefill ${preMs.toFixed(1)} ms, decode ${(genMs / N).toFixed(2)} ` +
+        `ms/step (generate), of which matmuls ${partMs.matmul.toFixed(2)} (LM head ${
+          partMs.lmhead.toFixed(2)
+        }), greedy sample ${partMs.sample.toFixed(2)}`,
+    );
+  } finally {
+    batch.dispose();
+  }
+  return out;
+}
+
+/**
+ * Where a batch-1 decode step's time goes: the step's kernels alone (N steps fed back on
+ * the GPU, one sync), the host time to encode them, dispatches per step, and the time of
+ * that many trivial dispatches.
+ */
+async function measureStep(
+  model: Transformer,
+  prefix: string,
+  plan: Plan,
+  ctx: BenchContext,
+): Promise<Record<string, number>> {
+  const { prompt: P, newTokens: N, samples } = plan;
+  const batch = promptBatch(model, 1, P, N);
+  const tok0 = batch.prefill();
+  await sync();
+  let dispatches = 0;
+  let encodeMs = 0;
+  try {
+    // The cache holds the prompt from here on; every run rewrites the same slots.
+    const [stepMs] = await timeRuns(async () => {
+      let tok = tok0;
+      const d0 = launchStats().dispatches;
+      const t0 = performance.now();
+      for (let s = 1; s <= N; s++) {
+        const prev = tok;
+        tok = noGrad(() =>
+          scope(() => {
+            const pos = tensor([P + s - 1], [1, 1], "i32");
+            const ids = prev.reshape([1, 1]);
+            return keep(
+              greedy(model.decodeStep(batch.cache, ids, pos, batch.cacheMask, P + s - 1), s),
+            );
+          })
+        );
+        if (prev !== tok0) prev.dispose();
+      }
+      encodeMs = (performance.now() - t0) / N;
+      await sync();
+      tok.dispose();
+      dispatches = (launchStats().dispatches - d0) / N;
+      return [(performance.now() - t0) / N];
+    }, samples);
+    const k = Math.round(dispatches);
+    const [floorMs] = await timeRuns(async () => [
+      await wall(async () => {
+        for (let s = 0; s < N; s++) for (let i = 0; i < k; i++) fill([64], i).dispose();
+        await sync();
+      }) / N,
+    ], samples);
+    ctx.log(
+      `${prefix} B=1 steps: ${stepMs.toFixed(2)} ms/step (${encodeMs.toFixed(2)} to encode), ` +
+        `${k} dispatches/step, as many trivial dispatches ${floorMs.toFixed(2)} ms`,
+    );
+    return {
+      [`${prefix}_decode_step_b1_ms`]: round(stepMs),
+      [`${prefix}_decode_encode_b1_ms`]: round(encodeMs),
+      [`${prefix}_decode_dispatches`]: round(dispatches),
+      [`${prefix}_decode_floor_b1_ms`]: round(floorMs),
+    };
+  } finally {
+    tok0.dispose();
+    batch.dispose();
+  }
 }
 
 /** zerokit's figures for one model (see the module doc). */
@@ -170,90 +357,9 @@ async function measure(
   plan: Plan,
   ctx: BenchContext,
 ): Promise<Record<string, number>> {
-  const { cfg } = model;
-  const { prompt: P, newTokens: N, samples } = plan;
   const out: Record<string, number> = {};
-  for (const B of plan.batches) {
-    const prompts = Array.from({ length: B }, (_, b) => randomIds(P, cfg.vocabSize, 100 + b));
-    const idsCpu = Int32Array.from(prompts.flat());
-    const maxT = P + N;
-    const cache = createKVCache(cfg, B, maxT);
-    const ids = keep(tensor(idsCpu, [B, P]));
-    const positions = keep(tensor(Int32Array.from(idsCpu, (_, i) => i % P), [B, P]));
-    const keyMask = keep(tensor(new Float32Array(B * P).fill(1), [B, P]));
-    const cacheMask = keep(tensor(new Float32Array(B * maxT).fill(1), [B, maxT]));
-    const greedy = (logits: Tensor, step: number) =>
-      sample(logits, { temperature: 0, seed: 0, step }).tokens;
-    const prefill = () =>
-      scope(() =>
-        keep(greedy(model.prefill(cache, { ids, positions, keyMask, idsCpu }, cacheMask), 0))
-      );
-
-    // Prefill.
-    const preMs = await timeRuns(async () => {
-      noGrad(prefill).dispose();
-      await sync();
-    }, samples);
-    out[`${prefix}_prefill_b${B}_tok_s`] = round((B * P) / preMs * 1000);
-
-    // Decode through the engine: N + 1 new tokens minus 1 (the prefill's).
-    const gen = (n: number) => async () => {
-      await generate(model, prompts, { maxNewTokens: n, temperature: 0 });
-    };
-    const genMs = await timeRuns(gen(N + 1), samples) - await timeRuns(gen(1), samples);
-    out[`${prefix}_decode_b${B}_tok_s`] = round((B * N) / Math.max(genMs, 1e-3) * 1000);
-
-    // Decode steps alone, fed back on the GPU, one sync for all N.
-    let dispatches = 0;
-    const stepMs = await timeRuns(async () => {
-      let tok = noGrad(prefill);
-      await sync();
-      const d0 = launchStats().dispatches;
-      const t0 = performance.now();
-      for (let s = 1; s <= N; s++) {
-        const prev = tok;
-        tok = noGrad(() =>
-          scope(() => {
-            const pos = tensor(new Int32Array(B).fill(P + s - 1), [B, 1]);
-            const logits = model.decodeStep(cache, prev.reshape([B, 1]), pos, cacheMask, P + s - 1);
-            return keep(greedy(logits, s));
-          })
-        );
-        prev.dispose();
-      }
-      await sync();
-      tok.dispose();
-      dispatches = (launchStats().dispatches - d0) / N;
-      return (performance.now() - t0) / N; // the prefill is outside the timing
-    }, samples);
-    out[`${prefix}_decode_step_b${B}_ms`] = round(stepMs);
-
-    // The step's matmuls alone.
-    const mm = stepMatmuls(model, B);
-    const mmMs = await timeRuns(async () => {
-      for (let s = 0; s < N; s++) mm();
-      await sync();
-    }, samples) / N;
-    out[`${prefix}_decode_matmul_b${B}_ms`] = round(mmMs);
-
-    if (B === plan.batches[0]) {
-      out[`${prefix}_decode_dispatches`] = round(dispatches);
-      const k = Math.round(dispatches);
-      const floorMs = await timeRuns(async () => {
-        for (let s = 0; s < N; s++) for (let i = 0; i < k; i++) fill([64], i).dispose();
-        await sync();
-      }, samples) / N;
-      out[`${prefix}_decode_floor_b${B}_ms`] = round(floorMs);
-    }
-    ctx.log(
-      `${prefix} B=${B}: prefill ${preMs.toFixed(1)} ms, decode ${
-        (genMs / N).toFixed(2)
-      } ms/step (generate), ${out[`${prefix}_decode_step_b${B}_ms`]} ms/step (kernels), ` +
-        `matmuls ${mmMs.toFixed(2)} ms/step, ${dispatches.toFixed(0)} dispatches/step`,
-    );
-    cache.dispose();
-    for (const t of [ids, positions, keyMask, cacheMask]) t.dispose();
-  }
+  for (const B of plan.batches) Object.assign(out, await measureBatch(model, prefix, B, plan, ctx));
+  Object.assign(out, await measureStep(model, prefix, plan, ctx));
   return out;
 }
 
@@ -327,7 +433,10 @@ export async function benchModel(ctx: NoteContext): Promise<Record<string, numbe
     const small = Transformer.random(parseHfConfig(SMALL_CONFIG), { seed: 11 });
     try {
       await saveModel(small, `${scratch}/small`);
-      Object.assign(out, await measurePair(small, `${scratch}/small`, "model_small", plan, ctx, scratch));
+      Object.assign(
+        out,
+        await measurePair(small, `${scratch}/small`, "model_small", plan, ctx, scratch),
+      );
     } finally {
       small.dispose();
     }

@@ -19,16 +19,16 @@ Figures mirror zerokit's keys with a `torch_` prefix:
   torch_block_fwd_bwd_cpu_gflops (FLOPs per CPU-second × cores, as bench/util.ts does).
 - model: torch_<prefix>_prefill_b<B>_tok_s (B·P prompt tokens per second, cache filled,
   last-position logits and argmax included) and torch_<prefix>_decode_b<B>_tok_s (B·new
-  tokens per second over `new` greedy steps after the prefill, Python loop included: the
-  eager engine's number). With --check, "check_tokens" lists the greedy tokens of the
-  check prompts (a list, not a figure) for the bench to compare with its own.
+  tokens per second over `new` greedy steps after the prefill, timed from the first step
+  on, Python loop included: the eager engine's number). With --check, "check_tokens"
+  lists the greedy tokens of the check prompts (a list, not a figure) for the bench to
+  compare with its own.
 
 Without torch it prints {"torch_skipped": "<reason>"} and exits 0.
 """
 
 import argparse
 import json
-import math
 import os
 import statistics
 import struct
@@ -167,6 +167,14 @@ def timed(fn, samples, min_s=0.25):
     return statistics.median(per), statistics.median(cpu)
 
 
+def timed_runs(fn, samples):
+    """Medians of the (wall, CPU) seconds `fn` returns (it times itself) over `samples`
+    runs after a warm-up run."""
+    fn()
+    runs = [fn() for _ in range(samples)]
+    return tuple(statistics.median(r[i] for r in runs) for i in range(2))
+
+
 def load(torch, d):
     with open(os.path.join(d, "config.json")) as f:
         cfg = json.load(f)
@@ -225,8 +233,9 @@ def bench_model(torch, args):
         toks = m.greedy(torch.tensor(check["prompts"]), check["new_tokens"])
         out["check_tokens"] = toks.tolist()
     g = torch.Generator().manual_seed(2)
-    samples = 2 if args.quick else 3
     for B in [int(b) for b in args.batches.split(",")]:
+        # As bench/model_bench.ts's runsFor: fewer runs where one takes seconds.
+        samples = 1 if args.quick or B * P > 4096 else 2 if B * P > 1024 else 3
         ids = torch.randint(0, V, (B, P), generator=g)
         cache = m.new_cache(B, P + new)
 
@@ -234,15 +243,22 @@ def bench_model(torch, args):
             m.step(ids, cache, 0).argmax(-1)
 
         def decode():
+            """Wall and CPU seconds of `new` greedy steps after an (untimed) prefill."""
             tok = m.step(ids, cache, 0).argmax(-1)
+            t0, c0 = time.perf_counter(), time.process_time()
             for s in range(1, new + 1):
                 tok = m.step(tok[:, None], cache, P + s - 1).argmax(-1)
+            return time.perf_counter() - t0, time.process_time() - c0
 
-        pre_s, _ = timed(prefill, samples)
-        both_s, _ = timed(decode, samples, min_s=0)
-        dec_s = max(both_s - pre_s, 1e-9)
-        out[f"torch_{args.prefix}_prefill_b{B}_tok_s"] = round(B * P / pre_s, 1)
-        out[f"torch_{args.prefix}_decode_b{B}_tok_s"] = round(B * new / dec_s, 1)
+        pre_s, pre_cpu = timed(prefill, samples)
+        dec_s, dec_cpu = timed_runs(decode, samples)
+        cores = os.cpu_count()
+        key = f"torch_{args.prefix}"
+        out[f"{key}_prefill_b{B}_tok_s"] = round(B * P / pre_s, 1)
+        out[f"{key}_decode_b{B}_tok_s"] = round(B * new / dec_s, 1)
+        # Tokens per CPU-second × cores, as bench/util.ts reports zerokit's.
+        out[f"{key}_prefill_b{B}_cpu_tok_s"] = round(B * P / (pre_cpu / cores), 1)
+        out[f"{key}_decode_b{B}_cpu_tok_s"] = round(B * new / (dec_cpu / cores), 1)
     return out
 
 
