@@ -70,7 +70,8 @@ export const SMALL_CONFIG = {
 const FIXTURE = new URL("../../shared/fixtures/tiny-llama-hf", import.meta.url).pathname;
 
 /** Optional `note` (main.ts supplies it): a line for the table's notes, not just the log. */
-export type NoteContext = BenchContext & { note?: (msg: string) => void };
+/** Kept for callers; `note` now lives on BenchContext itself. */
+export type NoteContext = BenchContext;
 
 /** Options of one model's measurement. */
 interface Plan {

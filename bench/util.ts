@@ -13,6 +13,8 @@ export interface BenchContext {
   quick: boolean;
   /** Progress output; goes to stderr so `--json` output stays one clean object. */
   log: (msg: string) => void;
+  /** A line for under the table (printed once however many rounds run). */
+  note?: (msg: string) => void;
 }
 
 /** One named group of measurements; `run` returns machine-readable figures. */
