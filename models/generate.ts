@@ -63,6 +63,12 @@ export async function generate(
   if (B === 0) return [];
   if (prompts.some((p) => p.length === 0)) throw new Error("generate: empty prompt");
   const maxNew = opts.maxNewTokens;
+  if (!Number.isInteger(maxNew) || maxNew < 0) {
+    throw new Error(`generate: maxNewTokens must be a non-negative integer, got ${maxNew}`);
+  }
+  if (maxNew === 0) {
+    return prompts.map(() => ({ tokens: [], logprobs: [], text: "", finish: "length" }));
+  }
   const P = Math.max(...prompts.map((p) => p.length));
   const maxT = P + maxNew;
   const checkEvery = Math.max(1, opts.checkEvery ?? 16);

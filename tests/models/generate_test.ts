@@ -131,6 +131,12 @@ Deno.test("finished rows are dropped mid-generation without changing the other r
   }
 });
 
+Deno.test("zero new tokens returns empty generations; a bad count is a clear error", async () => {
+  const g = await generate(model, [[1, 2], [3]], { maxNewTokens: 0 });
+  assert.deepEqual(g.map((x) => x.tokens.length), [0, 0]);
+  await assert.rejects(() => generate(model, [[1]], { maxNewTokens: -1 }), /maxNewTokens/);
+});
+
 Deno.test("cutAtStop keeps the earliest stop string", () => {
   assert.equal(cutAtStop("abc</answer>tail User: x", ["User:", "</answer>"]), "abc</answer>");
   assert.equal(cutAtStop("no stop here", ["</answer>"]), "no stop here");
