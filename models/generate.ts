@@ -120,6 +120,7 @@ export async function generate(
     let outLogprobs = keep(empty([maxNew, B]));
     const sampleOpts = () => ({ ...sampling, seqIds: rows.map((b) => seqIds[b]) });
     let last: Tensor | undefined;
+    const packedHere = model.packWeights();
     try {
       // 2. Prefill: the prompt's last position gives token 0.
       last = scope(() => {
@@ -158,6 +159,7 @@ export async function generate(
         prev.dispose();
       }
     } finally {
+      if (packedHere) model.unpackWeights();
       last?.dispose();
       cache.dispose();
       maskT.dispose();

@@ -14,6 +14,7 @@ import { writeKV } from "../kernels/kv_cache.ts";
 import { add } from "../kernels/elementwise.ts";
 import { embedding } from "../kernels/embedding.ts";
 import { matmul } from "../kernels/matmul.ts";
+import { matmulPacked, type PackedWeight, packWeight } from "../kernels/matmul_packed.ts";
 import { addRmsNorm, rmsNorm } from "../kernels/rmsnorm.ts";
 import { ropeQK } from "../kernels/rope.ts";
 import { swiglu } from "../kernels/activations.ts";
@@ -46,6 +47,8 @@ export interface CachedStep {
 export class Transformer {
   /** Parameters by Hugging Face name (tied models have no `lm_head.weight`). */
   readonly params: Map<string, Tensor>;
+  /** Linear weights kept in texture form for small-batch decoding (see packWeights). */
+  #packed: Map<string, PackedWeight> | null = null;
 
   constructor(readonly cfg: ModelConfig, params: Map<string, Tensor>) {
     const expected = expectedTensorShapes(cfg);
@@ -84,6 +87,7 @@ export class Transformer {
 
   /** Free every parameter's GPU buffer. */
   dispose(): void {
+    this.unpackWeights();
     for (const p of this.params.values()) p.dispose();
   }
 
@@ -93,8 +97,33 @@ export class Transformer {
     return t;
   }
 
+  /**
+   * Keep every Linear weight and the LM head packed (kernels/matmul_packed.ts) until
+   * {@link unpackWeights}: on a CPU adapter this makes decode-sized products ~2× faster. Only
+   * valid while the weights do not change (a rollout). Returns false if already packed.
+   */
+  packWeights(): boolean {
+    if (this.#packed) return false;
+    this.#packed = new Map();
+    for (const [name, t] of this.params) {
+      if (name.endsWith("_proj.weight") || t === this.lmHead) this.#packed.set(name, packWeight(t));
+    }
+    return true;
+  }
+
+  /** Release the packed copies made by {@link packWeights}. */
+  unpackWeights(): void {
+    for (const pw of this.#packed?.values() ?? []) pw.dispose();
+    this.#packed = null;
+  }
+
+  #matmulWeight(x: Tensor, name: string): Tensor {
+    const pw = this.#packed?.get(name);
+    return pw ? matmulPacked(x, pw) : matmul(x, this.#p(name), { transB: true });
+  }
+
   #linear(x: Tensor, name: string, withBias: boolean): Tensor {
-    const y = matmul(x, this.#p(`${name}.weight`), { transB: true });
+    const y = this.#matmulWeight(x, `${name}.weight`);
     return withBias ? add(y, this.#p(`${name}.bias`)) : y;
   }
 
@@ -179,7 +208,10 @@ export class Transformer {
 
   /** Logits [..., V] of hidden states [..., H]. */
   logits(hidden: Tensor): Tensor {
-    return matmul(hidden, this.lmHead, { transB: true });
+    return this.#matmulWeight(
+      hidden,
+      this.cfg.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight",
+    );
   }
 
   /** Logits [B, T, V] of a batch of whole sequences. */

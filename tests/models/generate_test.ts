@@ -131,6 +131,44 @@ Deno.test("finished rows are dropped mid-generation without changing the other r
   }
 });
 
+Deno.test("decoding through packed weights (K % 64 == 0) equals repeated argmax of full forwards", async () => {
+  const { matmulPackedDispatches } = await import("../../kernels/matmul_packed.ts");
+  const wide = Transformer.random(
+    parseHfConfig({
+      model_type: "qwen2",
+      vocab_size: 64,
+      hidden_size: 64,
+      intermediate_size: 128,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      tie_word_embeddings: true,
+    }),
+    { seed: 8, std: 0.3 },
+  );
+  const before = matmulPackedDispatches();
+  const prompt = [3, 1, 4, 1, 5];
+  const [g] = await generate(wide, [prompt], { maxNewTokens: 6, temperature: 0 });
+  const seq = [...prompt];
+  for (let s = 0; s < 6; s++) {
+    const out = noGrad(() =>
+      scope(() =>
+        wide.forward({
+          ids: tensor(Int32Array.from(seq), [1, seq.length]),
+          positions: tensor(Int32Array.from(seq, (_, i) => i), [1, seq.length]),
+        })
+      )
+    );
+    const all = (await out.read()) as Float32Array;
+    out.dispose();
+    seq.push(argmax(all.slice((seq.length - 1) * 64)));
+  }
+  assert.deepEqual(g.tokens, seq.slice(prompt.length));
+  const { gpu } = await import("../../kernels/device.ts");
+  if (gpu().isCpu) assert.ok(matmulPackedDispatches() > before, "the packed path should have run");
+  wide.dispose();
+});
+
 Deno.test("zero new tokens returns empty generations; a bad count is a clear error", async () => {
   const g = await generate(model, [[1, 2], [3]], { maxNewTokens: 0 });
   assert.deepEqual(g.map((x) => x.tokens.length), [0, 0]);
