@@ -77,6 +77,7 @@ export async function main(args: string[]): Promise<number> {
   const input = values.input && values.input !== "-"
     ? await Deno.readTextFile(values.input)
     : await new Response(Deno.stdin.readable).text();
+  const source = values.input && values.input !== "-" ? values.input : "<stdin>";
   const out: string[] = [];
   let errors = 0;
   let scored = 0;
@@ -99,7 +100,7 @@ export async function main(args: string[]): Promise<number> {
       total += r.score;
     } catch (e) {
       errors++;
-      const message = `line ${lineNo}: ${(e as Error).message}`;
+      const message = `${source} line ${lineNo}: ${(e as Error).message}`;
       console.error(message);
       out.push(JSON.stringify({ line: lineNo, error: message }));
     }
