@@ -35,6 +35,9 @@ import struct
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_peer import time_call as timed  # noqa: E402  (one timing method for both peers)
+
 DTYPES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 
@@ -148,23 +151,6 @@ class Llama:
             tok = self.step(tok[:, None], cache, P + s - 1).argmax(-1)
             out.append(tok)
         return self.torch.stack(out, dim=1)
-
-
-def timed(fn, samples, min_s=0.25):
-    """Median wall and CPU seconds per call: warm-up, then batches of about min_s each."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = time.perf_counter() - t0
-    n = max(1, min(1000, int(min_s / max(once, 1e-5)) + 1))
-    per, cpu = [], []
-    for _ in range(samples):
-        t0, c0 = time.perf_counter(), time.process_time()
-        for _ in range(n):
-            fn()
-        per.append((time.perf_counter() - t0) / n)
-        cpu.append((time.process_time() - c0) / n)
-    return statistics.median(per), statistics.median(cpu)
 
 
 def timed_runs(fn, samples):
