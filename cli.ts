@@ -24,6 +24,14 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
     about: "sample a continuation from a checkpoint (--prompt or --ids)",
     load: async () => ({ main: (await import("./models/cli.ts")).generateMain }),
   },
+  train: {
+    about: "RL training: --config PRESET.yaml [--set k=v …], or --resume RUN_DIR",
+    load: async () => ({ main: (await import("./algorithms/cli.ts")).trainMain }),
+  },
+  eval: {
+    about: "avg@k / pass@k of a checkpoint on datasets (--model DIR --data FILE [--k K])",
+    load: async () => ({ main: (await import("./algorithms/cli.ts")).evalMain }),
+  },
   reward: {
     about: "score JSON Lines of responses against gold answers (--fn math|countdown|format)",
     load: () => import("./rewards/cli.ts"),
@@ -35,7 +43,27 @@ function usage(): string {
   return ["usage: deno run -A cli.ts <command> [flags]", "", "commands:", ...rows].join("\n");
 }
 
+/**
+ * Run one command. A user error (bad flag, config key, file or data line) is printed as one
+ * line; `--debug` (anywhere on the command line) prints the stack trace too.
+ */
 export async function run(argv: string[]): Promise<number> {
+  const debug = argv.includes("--debug");
+  try {
+    return await dispatch(argv.filter((a) => a !== "--debug"));
+  } catch (e) {
+    if (debug) console.error(e);
+    else console.error(`error: ${oneLine(e)}`);
+    return 1;
+  }
+}
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.split("\n")[0];
+}
+
+async function dispatch(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "-h" || name === "--help") {
     console.log(usage());

@@ -1,6 +1,10 @@
 /**
- * Elementwise arithmetic with numpy-style broadcasting (rank ≤ 4), scalar affine maps, fills
- * and `sumTo` (the reduction that is a broadcast's gradient).
+ * Elementwise arithmetic with numpy-style broadcasting (rank ≤ 4), `minimum` / `maximum`,
+ * scalar affine maps, `exp` / `clamp` / `square`, fills and `sumTo` (the reduction that is a
+ * broadcast's gradient).
+ *
+ * Gradients follow PyTorch's conventions at the kinks: `clamp` passes g where lo ≤ x ≤ hi
+ * (inclusive), `minimum` / `maximum` split g equally (g/2 each) on exact ties.
  *
  * @module
  */
@@ -9,6 +13,9 @@ import unarySrc from "./unary.wgsl" with { type: "text" };
 import sumToSrc from "./sum_to.wgsl" with { type: "text" };
 import fillSrc from "./fill.wgsl" with { type: "text" };
 import vec4Src from "./elementwise_vec4.wgsl" with { type: "text" };
+import unaryVec4Src from "./unary_vec4.wgsl" with { type: "text" };
+import selectGradSrc from "./select_grad.wgsl" with { type: "text" };
+import selectGradVec4Src from "./select_grad_vec4.wgsl" with { type: "text" };
 import { noGrad, record } from "./autograd.ts";
 import { f32, grid, kernel, launch, type ParamValue, u32 } from "./runtime.ts";
 import { empty, numel, type Tensor } from "./tensor.ts";
@@ -18,8 +25,27 @@ const unaryKernel = kernel("unary", unarySrc);
 const sumToKernel = kernel("sum_to", sumToSrc);
 const fillKernel = kernel("fill", fillSrc);
 const binaryVec4Kernel = kernel("binary_vec4", vec4Src);
+const unaryVec4Kernel = kernel("unary_vec4", unaryVec4Src);
+const selectGradKernel = kernel("select_grad", selectGradSrc);
+const selectGradVec4Kernel = kernel("select_grad_vec4", selectGradVec4Src);
 
-const OPS = { add: 0, sub: 1, mul: 2, div: 3 } as const;
+/**
+ * Binary OP codes (elementwise.wgsl / elementwise_vec4.wgsl). `scaledMul` (alpha·a·b) and
+ * `clampGrad` (a where alpha ≤ b ≤ beta, else 0) are backward helpers.
+ */
+const OPS = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  min: 4,
+  max: 5,
+  scaledMul: 6,
+  clampGrad: 7,
+} as const;
+
+/** Unary OP codes (unary.wgsl / unary_vec4.wgsl); alpha and beta are the op's scalars. */
+const UNARY = { affine: 0, exp: 1, clamp: 2, square: 3 } as const;
 
 /** Inputs one sum_to thread adds up (well under llvmpipe's 65,535-iteration loop limit). */
 const SUM_CHUNK = 4096;
@@ -54,17 +80,20 @@ function stridesOver(shape: readonly number[], out: number[]): number[] {
   return strides;
 }
 
+/** One dispatch: `a OP b` (alpha, beta: the scalars of the backward helper OPs). */
 function binary(
   op: keyof typeof OPS,
   a: Tensor,
   b: Tensor,
   shape: readonly number[] = broadcastShape(a.shape, b.shape),
+  alpha = 0,
+  beta = 0,
 ): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
   if (a.size === out.size && b.size === out.size && out.size % 4 === 0) {
     launch(binaryVec4Kernel, {
-      params: [u32(out.size / 4)],
+      params: [u32(out.size / 4), f32(alpha), f32(beta)],
       bindings: [a.binding(), b.binding(), out.binding()],
       workgroups: grid(Math.ceil(out.size / 4 / 256)),
       overrides: { OP: OPS[op] },
@@ -80,6 +109,8 @@ function binary(
     ...o4.map(u32),
     ...stridesOver(a.shape, o4).map(u32),
     ...stridesOver(b.shape, o4).map(u32),
+    f32(alpha),
+    f32(beta),
   ];
   launch(binaryKernel, {
     params,
@@ -177,14 +208,23 @@ function sumToOwned(x: Tensor, shape: readonly number[]): Tensor {
   return r;
 }
 
-function affine(x: Tensor, alpha: number, beta: number): Tensor {
+/** One dispatch: `f(x)` for a unary OP with scalars alpha, beta (vec4 when size % 4 == 0). */
+function unary(op: keyof typeof UNARY, x: Tensor, alpha = 0, beta = 0): Tensor {
   const out = empty(x.shape);
-  launch(unaryKernel, {
-    params: [u32(x.size), f32(alpha), f32(beta)],
+  if (out.size === 0) return out;
+  const vec4 = x.size % 4 === 0;
+  const units = vec4 ? x.size / 4 : x.size;
+  launch(vec4 ? unaryVec4Kernel : unaryKernel, {
+    params: [u32(units), f32(alpha), f32(beta)],
     bindings: [x.binding(), out.binding()],
-    workgroups: grid(Math.ceil(x.size / 256)),
+    workgroups: grid(Math.ceil(units / 256)),
+    overrides: { OP: UNARY[op] },
   });
   return out;
+}
+
+function affine(x: Tensor, alpha: number, beta: number): Tensor {
+  return unary("affine", x, alpha, beta);
 }
 
 /** alpha · x. */
@@ -195,6 +235,113 @@ export function scale(x: Tensor, alpha: number): Tensor {
 /** x + beta (a scalar). */
 export function addScalar(x: Tensor, beta: number): Tensor {
   return record(affine(x, 1, beta), [x], (g) => [g]);
+}
+
+/** eˣ. Backward: g · eˣ, reusing the output (one dispatch). */
+export function exp(x: Tensor): Tensor {
+  const out = unary("exp", x);
+  return record(out, [x], (g) => [binary("mul", g, out)]);
+}
+
+/** x² (elementwise). Backward: 2x · g (one dispatch). */
+export function square(x: Tensor): Tensor {
+  return record(unary("square", x), [x], (g) => [binary("scaledMul", g, x, x.shape, 2)]);
+}
+
+/**
+ * Clamp every element to [lo, hi], as `torch.clamp(x, lo, hi)` = min(max(x, lo), hi): NaN
+ * stays NaN, and lo > hi gives hi everywhere. `lo` / `hi` are rounded to f32 and may be
+ * ±Infinity for a one-sided clamp.
+ *
+ * Gradient (PyTorch's convention exactly): g where lo ≤ x ≤ hi — inclusive, so an x exactly
+ * at a bound gets the full gradient — and 0 outside (one dispatch).
+ */
+export function clamp(x: Tensor, lo: number, hi: number): Tensor {
+  const out = unary("clamp", x, lo, hi);
+  return record(out, [x], (g) => [binary("clampGrad", g, x, x.shape, lo, hi)]);
+}
+
+/**
+ * Elementwise min(a, b), broadcasting like {@link add}; NaN propagates (as torch.minimum).
+ *
+ * Gradient (torch.minimum's): g to the smaller input, 0 to the larger; on an exact tie
+ * a == b each input gets g/2. One dispatch for both inputs, plus a `sumTo` per broadcast one.
+ */
+export function minimum(a: Tensor, b: Tensor): Tensor {
+  return minMax("min", a, b);
+}
+
+/**
+ * Elementwise max(a, b), broadcasting like {@link add}; NaN propagates (as torch.maximum).
+ *
+ * Gradient (torch.maximum's): g to the larger input, 0 to the smaller; on an exact tie
+ * a == b each input gets g/2. One dispatch for both inputs, plus a `sumTo` per broadcast one.
+ */
+export function maximum(a: Tensor, b: Tensor): Tensor {
+  return minMax("max", a, b);
+}
+
+function minMax(op: "min" | "max", a: Tensor, b: Tensor): Tensor {
+  const out = binary(op, a, b);
+  return record(out, [a, b], (g) => {
+    const [ga, gb] = selectGrad(op, g, a, b, out.shape, a.requiresGrad, b.requiresGrad);
+    return [ga && sumToOwned(ga, a.shape), gb && sumToOwned(gb, b.shape)];
+  });
+}
+
+/**
+ * The gradients of min/max(a, b) with respect to a and b, both in the output's `shape`, from
+ * one dispatch; an input that needs none gets null (the kernel skips that output, which is
+ * bound to a scratch buffer).
+ */
+function selectGrad(
+  op: "min" | "max",
+  g: Tensor,
+  a: Tensor,
+  b: Tensor,
+  shape: readonly number[],
+  wantA: boolean,
+  wantB: boolean,
+): [Tensor | null, Tensor | null] {
+  const n = g.size;
+  const ga = wantA ? empty(shape) : null;
+  const gb = wantB ? empty(shape) : null;
+  const sides = Number(wantA) | (Number(wantB) << 1);
+  if (n === 0 || sides === 0) return [ga, gb];
+  const scratch = ga && gb ? null : empty([4]);
+  const bindings = [
+    g.binding(),
+    a.binding(),
+    b.binding(),
+    (ga ?? scratch!).binding(),
+    (gb ?? scratch!).binding(),
+  ];
+  if (a.size === n && b.size === n && n % 4 === 0) {
+    launch(selectGradVec4Kernel, {
+      params: [u32(n / 4)],
+      bindings,
+      workgroups: grid(Math.ceil(n / 4 / 256)),
+      overrides: { OP: OPS[op], SIDES: sides },
+    });
+  } else {
+    const o4 = pad4(shape);
+    launch(selectGradKernel, {
+      params: [
+        u32(n),
+        u32(0),
+        u32(0),
+        u32(0),
+        ...o4.map(u32),
+        ...stridesOver(a.shape, o4).map(u32),
+        ...stridesOver(b.shape, o4).map(u32),
+      ],
+      bindings,
+      workgroups: grid(Math.ceil(n / 256)),
+      overrides: { OP: OPS[op], SIDES: sides, SAME: Number(a.size === n && b.size === n) },
+    });
+  }
+  scratch?.dispose();
+  return [ga, gb];
 }
 
 /** A new f32 tensor filled with `value`. */

@@ -1,15 +1,14 @@
-// Elementwise kernels over row-major tensors of rank ≤ 4 (shapes padded on the left with 1).
+// Binary elementwise ops over row-major tensors of rank ≤ 4 (shapes padded on the left with 1).
 //
-// binary: out[i] = a[ia] OP b[ib], with numpy broadcasting: `sa`/`sb` are the element
-//   strides of a and b over the 4-D output index (0 along a broadcast dimension).
-//   OP (override): 0 add, 1 sub, 2 mul, 3 div.
-//   bindings: 0 params, 1 a, 2 b, 3 out.  dispatch: ceil(n/256) folded by runtime.grid().
-// unary: out[i] = alpha * x[i] + beta (OP 0), or fill: out[i] = beta (OP 1).
-//   bindings: 0 params, 1 x, 2 out.
-// sum_to: out[j] = Σ over broadcast dims of x, i.e. the gradient of a broadcast.
-//   Output shape `os` (4-D), input shape `is`; `red` marks reduced dims (1) by stride trick:
-//   each output element loops over the `m` input elements that broadcast onto it.
-//   bindings: 0 params, 1 x, 2 out.
+// out[i] = a[ia] OP b[ib], with numpy broadcasting: `sa`/`sb` are the element strides of a and
+// b over the 4-D output index (0 along a broadcast dimension).
+//   OP (override): 0 add, 1 sub, 2 mul, 3 div, 4 min, 5 max, and two gradient helpers:
+//   6 alpha·a·b (square's backward: g·2x), 7 clamp mask: a where alpha ≤ b ≤ beta, else 0
+//   (clamp's backward: g where lo ≤ x ≤ hi, PyTorch's inclusive convention).
+//   min/max spell out PyTorch's NaN propagation (WGSL's min/max leave NaN unspecified).
+//   SAME (override): a, b and out have one element count, so index i is used directly.
+// bindings: 0 params, 1 a, 2 b, 3 out.  dispatch: ceil(n/256) folded by runtime.grid().
+// (The vec4 twin, elementwise_vec4.wgsl, takes the same-shape, n % 4 == 0 case.)
 
 struct Params {
   n: u32, _p0: u32, _p1: u32, _p2: u32,
@@ -20,7 +19,6 @@ struct Params {
 }
 
 override OP: u32 = 0u;
-// SAME: a, b and out have one shape, so index i is used directly (no div/mod per element).
 override SAME: bool = false;
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -57,6 +55,11 @@ fn apply(x: f32, y: f32) -> f32 {
     case 0u: { return x + y; }
     case 1u: { return x - y; }
     case 2u: { return x * y; }
-    default: { return x / y; }
+    case 3u: { return x / y; }
+    // x < y is false when either is NaN; x + y is then NaN (torch.minimum propagates NaN).
+    case 4u: { return select(select(x + y, y, y <= x), x, x < y); }
+    case 5u: { return select(select(x + y, y, y >= x), x, x > y); }
+    case 6u: { return p.alpha * x * y; }
+    default: { return select(0.0, x, y >= p.alpha && y <= p.beta); }
   }
 }

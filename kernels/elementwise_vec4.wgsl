@@ -2,11 +2,11 @@
 // per-lane loop, so a vec4 load costs about what a scalar one does: 2.5–3× faster overall).
 // Used when every operand has the output's shape and n % 4 == 0.
 //
-// binary:  out[i] = a[i] OP b[i]          bindings: 0 params {n4}, 1 a, 2 b, 3 out
-//   OP (override): 0 add, 1 sub, 2 mul, 3 div; MODE (override): 0 out = a OP b,
-//   1 out = out + a (accumulate; b is ignored but bound).
+// out[i] = a[i] OP b[i]          bindings: 0 params {n4, alpha, beta}, 1 a, 2 b, 3 out
+//   OP (override), as in elementwise.wgsl: 0 add, 1 sub, 2 mul, 3 div, 4 min, 5 max
+//   (NaN-propagating), 6 alpha·a·b, 7 a where alpha ≤ b ≤ beta else 0 (clamp's gradient).
 // dispatch: ceil(n4 / 256) workgroups of 256, folded into (x, y) by runtime.grid().
-struct Params { n4: u32 }
+struct Params { n4: u32, alpha: f32, beta: f32 }
 override OP: u32 = 0u;
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<vec4<f32>>;
@@ -24,6 +24,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     case 0u: { out[i] = x + y; }
     case 1u: { out[i] = x - y; }
     case 2u: { out[i] = x * y; }
-    default: { out[i] = x / y; }
+    case 3u: { out[i] = x / y; }
+    case 4u: { out[i] = select(select(x + y, y, y <= x), x, x < y); }
+    case 5u: { out[i] = select(select(x + y, y, y >= x), x, x > y); }
+    case 6u: { out[i] = p.alpha * x * y; }
+    default: { out[i] = select(vec4f(0.0), x, (y >= vec4f(p.alpha)) & (y <= vec4f(p.beta))); }
   }
 }

@@ -24,9 +24,16 @@ export async function loadModel(dir: string): Promise<Transformer> {
   return new Transformer(cfg, loadParams(dir, cfg));
 }
 
-/** Read and validate the tensors the config implies; extra tensors are an error too. */
-export function loadParams(dir: string, cfg: ModelConfig): Map<string, Tensor> {
-  const expected = expectedTensorShapes(cfg);
+/**
+ * Read and validate the tensors the config implies; extra tensors are an error too, except
+ * those named in `extra` (with their shapes), which are loaded as well (a critic's head).
+ */
+export function loadParams(
+  dir: string,
+  cfg: ModelConfig,
+  extra: Record<string, number[]> = {},
+): Map<string, Tensor> {
+  const expected = { ...expectedTensorShapes(cfg), ...extra };
   const st = openCheckpointWeights(dir);
   try {
     const names = new Set(st.names());
@@ -71,9 +78,19 @@ export async function saveModel(
   dir: string,
   opts: SaveOptions = {},
 ): Promise<void> {
+  await saveParams(model.cfg, model.params, dir, opts);
+}
+
+/** Write `params` (by Hugging Face name) and the config as a checkpoint directory. */
+export async function saveParams(
+  cfg: ModelConfig,
+  params: ReadonlyMap<string, Tensor>,
+  dir: string,
+  opts: SaveOptions = {},
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const names = [...model.params.keys()].sort();
-  const tensors = names.map((n) => model.params.get(n)!);
+  const names = [...params.keys()].sort();
+  const tensors = names.map((n) => params.get(n)!);
   const data = await readAll(tensors);
   const out: Record<string, { data: Float32Array; shape: number[] }> = {};
   names.forEach((
@@ -82,7 +99,7 @@ export async function saveModel(
   ) => (out[n] = { data: data[i] as Float32Array, shape: [...tensors[i].shape] }));
   const dtype = opts.dtype ?? "F32";
   await writeSafetensors(`${dir}/model.safetensors`, out, { dtype, metadata: { format: "pt" } });
-  const hf = toHfConfig({ ...model.cfg, torchDtype: TORCH_DTYPE[dtype] });
+  const hf = toHfConfig({ ...cfg, torchDtype: TORCH_DTYPE[dtype] });
   await writeTextAtomic(`${dir}/config.json`, JSON.stringify(hf, null, 2) + "\n");
   for (const [file, text] of Object.entries(opts.extraFiles ?? {})) {
     await writeTextAtomic(`${dir}/${file}`, text);

@@ -10,7 +10,7 @@
  */
 import { matmul } from "../kernels/matmul.ts";
 import { keep, type Tensor, tensor } from "../kernels/tensor.ts";
-import { loadParams } from "./checkpoint.ts";
+import { loadParams, type SaveOptions, saveParams } from "./checkpoint.ts";
 import { loadHfConfigFile, type ModelConfig } from "./hf_config.ts";
 import { normalSamples, seededUniform } from "./init.ts";
 import { type SequenceBatch, Transformer } from "./transformer.ts";
@@ -36,6 +36,22 @@ export class Critic {
   static async fromBase(dir: string, opts: { seed?: number; std?: number } = {}): Promise<Critic> {
     const cfg = await loadHfConfigFile(`${dir}/config.json`);
     return Critic.fromTrunk(new Transformer(cfg, loadParams(dir, cfg)), opts);
+  }
+
+  /** Load a critic saved by {@link Critic.save} (trunk tensors plus `score.weight`). */
+  static async load(dir: string): Promise<Critic> {
+    const cfg = await loadHfConfigFile(`${dir}/config.json`);
+    const params = loadParams(dir, cfg, { [VALUE_HEAD]: [1, cfg.hiddenSize] });
+    const head = params.get(VALUE_HEAD)!;
+    params.delete(VALUE_HEAD);
+    return new Critic(new Transformer(cfg, params), head);
+  }
+
+  /** Save as a Hugging Face checkpoint directory: the trunk's tensors plus `score.weight`. */
+  async save(dir: string, opts: SaveOptions = {}): Promise<void> {
+    const params = new Map(this.trunk.params);
+    params.set(VALUE_HEAD, this.head);
+    await saveParams(this.cfg, params, dir, opts);
   }
 
   get cfg(): ModelConfig {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { noGrad } from "../kernels/autograd.ts";
+import { noGradAsync } from "../kernels/autograd.ts";
 import { sample } from "../kernels/sampler.ts";
 import { copyInto, empty, keep, readAll, scope, type Tensor, tensor } from "../kernels/tensor.ts";
 import { createKVCache, type KVCache } from "./kv_cache.ts";
@@ -110,7 +110,7 @@ export async function generate(
   const done = new Array<boolean>(B).fill(false);
   const seqIds = opts.seqIds ?? prompts.map((_, b) => b);
 
-  await noGrad(async () => {
+  await noGradAsync(async () => {
     // The live batch: `rows[r]` is the prompt index decoded in row r. Finished rows are
     // dropped from every GPU buffer at check points (see `compact`), so they stop costing.
     let rows = prompts.map((_, b) => b);

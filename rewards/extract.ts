@@ -4,6 +4,8 @@
  * - `orz`: ORZ's rule. The last `\boxed{…}` inside the last `<answer> … </answer>` block;
  *   anything outside the tags, or tags without a box, is no answer.
  * - `boxed`: the last `\boxed{…}` / `\fbox{…}` anywhere.
+ * - `answer`: the whole content of the last `<answer> … </answer>` block, box or not (for
+ *   synthetic tasks whose answers are bare tokens); nothing outside the tags counts.
  * - `auto`: for free-form responses (evaluation, auditing): boxed, then answer tags, then
  *   "the answer is …", GSM8K's `#### N`, an `A: N` line, the last `$…$` / `\(…\)` /
  *   `\[…\]`, then the last number.
@@ -18,7 +20,7 @@ import { capTail } from "./limits.ts";
 import { normalizeAnswer } from "./normalize.ts";
 
 /** Extraction modes; see the module doc. */
-export type ExtractMode = "orz" | "boxed" | "auto";
+export type ExtractMode = "orz" | "boxed" | "answer" | "auto";
 
 /** What was extracted, and by which rule (or why nothing was). */
 export interface Extraction {
@@ -89,6 +91,11 @@ export function extractAnswer(
     return fromBoxes(block, findBoxes(block), opts.multipleBoxed);
   }
   if (mode === "boxed") return fromBoxes(text, findBoxes(text), opts.multipleBoxed);
+  if (mode === "answer") {
+    const block = answerBlock(text, opts.finish)?.trim();
+    if (block === undefined) return NONE("no <answer></answer> block");
+    return block ? { answer: block, method: "<answer> tag" } : NONE("empty <answer> tag");
+  }
   // A reasoning model answers after `</think>`; what it tried while thinking is not the answer.
   const thought = text.lastIndexOf("</think>");
   if (thought >= 0) text = text.slice(thought + 8);

@@ -11,8 +11,9 @@ import { z } from "zod";
 
 /** Schema of the `math` reward's options, each with its default and a description. */
 export const MathOptionsSchema = z.object({
-  extract: z.enum(["orz", "boxed", "auto"]).default("orz").describe(
+  extract: z.enum(["orz", "boxed", "answer", "auto"]).default("orz").describe(
     "orz: last \\boxed{} inside the last <answer></answer>; boxed: last \\boxed{} anywhere; " +
+      "answer: the last <answer></answer> block's whole content; " +
       "auto: boxed, answer tags, 'the answer is', '#### N', 'A: N', last $…$, last number",
   ),
   requireStop: z.boolean().default(true).describe(
