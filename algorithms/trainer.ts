@@ -90,6 +90,21 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     ? await loadDataset(cfg.data.eval, "heldout", cfg.run.seed)
     : [];
   const golds = new Map<string, unknown>(trainProblems.map((p) => [p.id, p.gold]));
+  const byId = new Map([...trainProblems, ...evalProblems].map((p) => [p.id, p]));
+  const sampleLine = (step: number, s: Scored, kind: "train" | "eval", adv?: Float64Array) => ({
+    step,
+    kind,
+    problem: s.problemId,
+    question: byId.get(s.problemId)?.question,
+    gold: byId.get(s.problemId)?.gold,
+    response: s.text,
+    finish: s.finish,
+    score: s.score,
+    correct: s.correct,
+    reason: s.reason,
+    tokens: s.response.length,
+    ...(adv ? { advantage_first: adv[0] ?? 0, advantage_last: adv.at(-1) ?? 0 } : {}),
+  });
 
   let state: RunState = {
     step: 0,
@@ -272,21 +287,6 @@ function pickSamples(scored: readonly Scored[], k: number, perPrompt: number): n
   const out: number[] = [];
   for (let i = 0; i < scored.length && out.length < k; i += perPrompt) out.push(i);
   return out;
-}
-
-function sampleLine(step: number, s: Scored, kind: "train" | "eval", adv?: Float64Array) {
-  return {
-    step,
-    kind,
-    problem: s.problemId,
-    response: s.text,
-    finish: s.finish,
-    score: s.score,
-    correct: s.correct,
-    reason: s.reason,
-    tokens: s.response.length,
-    ...(adv ? { advantage_first: adv[0] ?? 0, advantage_last: adv.at(-1) ?? 0 } : {}),
-  };
 }
 
 function fmt(v: number | undefined): string {
