@@ -14,3 +14,12 @@
 export * from "./kernels/mod.ts";
 export * from "./models/mod.ts";
 export * from "./rewards/mod.ts";
+export * from "./data/mod.ts";
+export * from "./algorithms/mod.ts";
+export {
+  ConfigError,
+  parseConfig,
+  resolveConfig,
+  type RunConfig,
+  RunConfigSchema,
+} from "./config.ts";

@@ -21,7 +21,7 @@ import type { RunConfig } from "../config.ts";
 import type { Ragged } from "./advantages.ts";
 import { chunks, Packed, slices } from "./batch.ts";
 import { aggregationWeights, policyLoss, valueLoss } from "./losses.ts";
-import { mixSeed, permutation, STREAM } from "./seeds.ts";
+import { permutation, STREAM, streamSeed } from "./seeds.ts";
 import type { Metrics, Trajectory } from "./types.ts";
 
 /** lr at optimizer step k (0-based): linear warm-up to `base` over `warmup` steps, then flat. */
@@ -192,7 +192,7 @@ export class Learner {
       const minis = this.#miniBatches(
         trajs.length,
         update_steps,
-        mixSeed(this.cfg.run.seed, step, STREAM.critic, e),
+        streamSeed(this.cfg.run.seed, step, STREAM.critic, e),
       );
       for (const mini of minis) {
         const total = mini.reduce((s, i) => s + trajs[i].response.length, 0);
@@ -258,7 +258,7 @@ export class Learner {
       const minis = this.#miniBatches(
         trajs.length,
         update_steps,
-        mixSeed(cfg.run.seed, step, STREAM.actor, e),
+        streamSeed(cfg.run.seed, step, STREAM.actor, e),
       );
       for (const mini of minis) {
         const w = aggregationWeights(

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { seededUniform } from "../models/init.ts";
+import { mixSeed, shuffle } from "../data/shuffle.ts";
 
 /** Purposes, so two uses of one step never share a stream. */
 export const STREAM = {
@@ -17,25 +17,12 @@ export const STREAM = {
   critic_head: 6,
 } as const;
 
-/** A 31-bit seed mixed from integers (splitmix32-style avalanche on each part). */
-export function mixSeed(...parts: number[]): number {
-  let h = 0x9e3779b9;
-  for (const p of parts) {
-    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return (h >>> 0) & 0x7fffffff;
+/** The seed of one use: `seed` mixed with each part in turn (data/shuffle.ts's mixer). */
+export function streamSeed(seed: number, ...parts: number[]): number {
+  return parts.reduce((h, p) => mixSeed(h, p), seed >>> 0) & 0x7fffffff;
 }
 
-/** A seeded permutation of 0 … n−1 (Fisher–Yates). */
+/** A seeded permutation of 0 … n−1. */
 export function permutation(n: number, seed: number): number[] {
-  const next = seededUniform(seed);
-  const out = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(next() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
+  return shuffle(Array.from({ length: n }, (_, i) => i), seed);
 }

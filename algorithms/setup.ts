@@ -19,7 +19,7 @@ import { orzPrompt } from "../data/template.ts";
 import type { Problem } from "../data/types.ts";
 import type { RunConfig } from "../config.ts";
 import { ConfigError } from "../config.ts";
-import { mixSeed, STREAM } from "./seeds.ts";
+import { STREAM, streamSeed } from "./seeds.ts";
 import { algorithms } from "./registry.ts";
 
 export interface RunModels {
@@ -48,7 +48,7 @@ export async function buildModels(cfg: RunConfig, checkpoint: string | null): Pr
   const usesCritic = algorithms[cfg.algorithm].usesCritic;
   const klOn = cfg.kl.mode !== "none";
   const headStd = (h: number) => 1 / (h + 1); // ORZ: orz/ppo/models.py:569-577
-  const headSeed = mixSeed(cfg.run.seed, STREAM.critic_head);
+  const headSeed = streamSeed(cfg.run.seed, STREAM.critic_head);
   if (cfg.model.path) {
     const path = cfg.model.path;
     const tokenizer = await loadTokenizer(path);
@@ -77,7 +77,7 @@ export async function buildModels(cfg: RunConfig, checkpoint: string | null): Pr
     eos_token_id: tokenizer.eosTokenId,
     pad_token_id: tokenizer.padTokenId,
   }, "model.init");
-  const base = Transformer.random(modelCfg, { seed: mixSeed(cfg.run.seed, STREAM.init) });
+  const base = Transformer.random(modelCfg, { seed: streamSeed(cfg.run.seed, STREAM.init) });
   const policy = checkpoint ? await loadModel(`${checkpoint}/policy`) : cloneModel(base);
   const critic = !usesCritic
     ? null

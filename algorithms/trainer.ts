@@ -33,7 +33,7 @@ import { Learner } from "./learner.ts";
 import { Progress } from "./progress.ts";
 import { algorithms } from "./registry.ts";
 import { type RewardSettings, rollout, type Sampling, score } from "./rollout.ts";
-import { mixSeed, STREAM } from "./seeds.ts";
+import { STREAM, streamSeed } from "./seeds.ts";
 import { buildModels, loadDataset, promptEncoder } from "./setup.ts";
 import { RunFiles } from "./run_files.ts";
 import type { Metrics, Scored } from "./types.ts";
@@ -133,7 +133,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     topP: cfg.rollout.top_p,
     topK: cfg.rollout.top_k,
     stop: cfg.rollout.stop,
-    seed: mixSeed(cfg.run.seed, step, STREAM.rollout),
+    seed: streamSeed(cfg.run.seed, step, STREAM.rollout),
     batchSize: cfg.rollout.batch_size,
   });
   const runEval = async (step: number): Promise<Metrics> => {
@@ -150,7 +150,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
         samples: greedy ? 1 : e.samples,
         temperature: greedy ? 0 : (e.temperature ?? cfg.rollout.temperature),
         maxNewTokens: e.max_new_tokens ?? cfg.rollout.max_new_tokens,
-        seed: mixSeed(cfg.run.seed, STREAM.eval),
+        seed: streamSeed(cfg.run.seed, STREAM.eval),
       },
       rewardSettings,
       opts.reward,
