@@ -74,6 +74,9 @@ export class Packed {
 
   /** Per-token values of each sequence's response, scattered to [B·T] (0 elsewhere). */
   spread(perSeq: readonly ArrayLike<number>[]): Float32Array {
+    if (perSeq.length !== this.B) {
+      throw new Error(`pack.spread: ${perSeq.length} sequences for a batch of ${this.B}`);
+    }
     const out = new Float32Array(this.B * this.T);
     perSeq.forEach((v, b) => {
       if (v.length !== this.lengths[b]) {
@@ -93,6 +96,9 @@ export class Packed {
 
   /** Gather [B·T] back into each sequence's response (float64 copies). */
   gather(flat: ArrayLike<number>): Float64Array[] {
+    if (flat.length !== this.B * this.T) {
+      throw new Error(`pack.gather: ${flat.length} values for [${this.B}, ${this.T}]`);
+    }
     return this.offsets.map((o, b) => {
       const out = new Float64Array(this.lengths[b]);
       for (let j = 0; j < out.length; j++) out[j] = flat[o + j];
