@@ -71,7 +71,10 @@ async function dispatch(argv: string[]): Promise<number> {
   }
   const command = commands[name];
   if (!command) {
-    console.error(`unknown command "${name}"\n\n${usage()}`);
+    console.error(
+      `error: unknown command "${name}"; commands: ${Object.keys(commands).join(", ")} ` +
+        "(deno run -A cli.ts --help lists them)",
+    );
     return 2;
   }
   const { main } = await command.load();

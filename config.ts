@@ -335,6 +335,11 @@ export function parseConfig(raw: unknown, source = "config"): RunConfig {
   throw new ConfigError(`${source}: key "${where || "(root)"}"${shown}: ${issue.message}`);
 }
 
+/** A YAML parse error in one line: its message without the source excerpt that follows. */
+function yamlMessage(err: { message: string }): string {
+  return err.message.split("\n")[0].replace(/:\s*$/, "");
+}
+
 /** Parse one `key=value` override into [path, value]; the value is read as YAML. */
 export function parseOverride(text: string): [string[], unknown] {
   const eq = text.indexOf("=");
@@ -344,7 +349,7 @@ export function parseOverride(text: string): [string[], unknown] {
   if (path.some((p) => p === "")) throw new ConfigError(`--set "${text}": malformed key "${key}"`);
   const doc = parseDocument(text.slice(eq + 1));
   if (doc.errors.length > 0) {
-    throw new ConfigError(`--set ${key}: cannot read the value (${doc.errors[0].message})`);
+    throw new ConfigError(`--set ${key}: cannot read the value (${yamlMessage(doc.errors[0])})`);
   }
   return [path, doc.toJS()];
 }
@@ -409,8 +414,7 @@ export function readConfigFile(path: string): Raw {
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
     const line = err.linePos?.[0]?.line;
-    const msg = err.message.split("\n")[0];
-    throw new ConfigError(`${path}${line ? `:${line}` : ""}: invalid YAML (${msg})`);
+    throw new ConfigError(`${path}${line ? `:${line}` : ""}: invalid YAML (${yamlMessage(err)})`);
   }
   const data = doc.toJS() ?? {};
   if (typeof data !== "object" || Array.isArray(data)) {
@@ -432,7 +436,8 @@ export function resolveConfig(
   // Validate the file alone first, so its errors name the file rather than --set.
   parseConfig(raw, source);
   const merged = applyOverrides(raw, overrides);
-  return checkConsistency(parseConfig(merged, overrides.length ? "--set" : source), source);
+  const label = overrides.length ? `${source} with --set` : source; // either may break a rule
+  return checkConsistency(parseConfig(merged, overrides.length ? "--set" : source), label);
 }
 
 /** Rules across keys that the per-key schema cannot state. */

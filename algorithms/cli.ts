@@ -11,13 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import {
-  applyOverrides,
-  ConfigError,
-  parseConfig,
-  readConfigFile,
-  resolveConfig,
-} from "../config.ts";
+import { ConfigError, resolveConfig } from "../config.ts";
 import { initGpu } from "../kernels/device.ts";
 import { loadModel } from "../models/checkpoint.ts";
 import { loadTokenizer } from "../models/tokenizer.ts";
@@ -26,9 +20,6 @@ import { ORZ_STOP_STRINGS } from "../data/template.ts";
 import { orzPrompt } from "../data/template.ts";
 import { evaluate } from "./evaluate.ts";
 import { resumeRun, runDir, train } from "./trainer.ts";
-
-const TRAIN_USAGE = "usage: deno task train --config FILE.yaml [--set key=value …] [--quiet]\n" +
-  "       deno task train --resume RUN_DIR [--set key=value …]";
 
 /** `train`: a new run from a preset, or `--resume` an existing run folder. */
 export async function trainMain(args: string[]): Promise<number> {
@@ -42,8 +33,11 @@ export async function trainMain(args: string[]): Promise<number> {
     },
   });
   if (!values.config === !values.resume) {
-    console.error(TRAIN_USAGE);
-    return 2;
+    throw new ConfigError(
+      values.config
+        ? "train takes --config FILE or --resume RUN_DIR, not both"
+        : "train needs --config FILE.yaml (a preset in configs/) or --resume RUN_DIR",
+    );
   }
   const overrides = values.set ?? [];
   let cfg;
@@ -51,10 +45,12 @@ export async function trainMain(args: string[]): Promise<number> {
   if (values.resume) {
     dir = values.resume;
     const saved = `${dir}/config.yaml`;
-    cfg = parseConfig(
-      applyOverrides(readConfigFile(saved), overrides),
-      overrides.length ? "--set" : saved,
-    );
+    try {
+      await Deno.stat(saved);
+    } catch {
+      throw new ConfigError(`${dir}: not a run folder (no config.yaml); nothing to resume`);
+    }
+    cfg = resolveConfig(saved, overrides);
   } else {
     cfg = resolveConfig(values.config!, overrides);
     dir = runDir(cfg);

@@ -77,6 +77,11 @@ export function runDir(cfg: RunConfig): string {
 export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   const dir = runDir(cfg);
   const ckpt = opts.checkpoint ?? null;
+  // Data first: a bad file fails before anything is built or written.
+  const trainProblems = await loadDataset(cfg.data.train, "train", cfg.run.seed);
+  const evalProblems = cfg.data.eval
+    ? await loadDataset(cfg.data.eval, "heldout", cfg.run.seed)
+    : [];
   const files = await RunFiles.open(dir, { fresh: ckpt === null });
   if (ckpt === null) await files.writeConfig(configToYaml(cfg));
 
@@ -85,10 +90,6 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
   const learner = new Learner(cfg, models.policy, models.critic, models.ref);
   const { tokenizer } = models;
   const encode = promptEncoder(cfg, tokenizer);
-  const trainProblems = await loadDataset(cfg.data.train, "train", cfg.run.seed);
-  const evalProblems = cfg.data.eval
-    ? await loadDataset(cfg.data.eval, "heldout", cfg.run.seed)
-    : [];
   const golds = new Map<string, unknown>(trainProblems.map((p) => [p.id, p.gold]));
   const byId = new Map([...trainProblems, ...evalProblems].map((p) => [p.id, p]));
   const sampleLine = (step: number, s: Scored, kind: "train" | "eval", adv?: Float64Array) => ({

@@ -25,12 +25,11 @@ function parseIds(text: string, vocab: number): number[] {
   return ids;
 }
 
+/** The checkpoint's tokenizer, or undefined when it has none (a broken one is an error). */
 async function tryTokenizer(dir: string): Promise<Tokenizer | undefined> {
-  try {
-    return await loadTokenizer(dir);
-  } catch {
-    return undefined;
-  }
+  const has = async (f: string) => await Deno.stat(`${dir}/${f}`).then(() => true, () => false);
+  if (!(await has("tokenizer.json")) && !(await has("tokenizer_config.json"))) return undefined;
+  return await loadTokenizer(dir);
 }
 
 /** `logits`: JSON `{"logits": [[...V], ...]}`, one row per position. */
@@ -90,9 +89,17 @@ export async function generateMain(args: string[]): Promise<number> {
     if (!Number.isFinite(n)) throw new Error(`--${key}: not a number: "${v}"`);
     return n;
   };
+  // Flags first, so a typo fails before the GPU starts.
+  const sampling = {
+    maxNewTokens: num("max-new-tokens", values["max-new-tokens"]),
+    temperature: values.greedy ? 0 : num("temperature", values.temperature),
+    topK: num("top-k", values["top-k"]),
+    topP: num("top-p", values["top-p"]),
+    seed: num("seed", values.seed),
+  };
+  const tokenizer = await tryTokenizer(values.model);
   await initGpu();
   const model = await loadModel(values.model);
-  const tokenizer = await tryTokenizer(values.model);
   let prompt: number[];
   if (values.ids !== undefined) prompt = parseIds(values.ids, model.cfg.vocabSize);
   else if (tokenizer) prompt = tokenizer.encode(values.prompt!);
@@ -105,11 +112,7 @@ export async function generateMain(args: string[]): Promise<number> {
     ...(tokenizer ? [tokenizer.eosTokenId] : []),
   ];
   const [gen] = await generate(model, [prompt], {
-    maxNewTokens: num("max-new-tokens", values["max-new-tokens"]),
-    temperature: values.greedy ? 0 : num("temperature", values.temperature),
-    topK: num("top-k", values["top-k"]),
-    topP: num("top-p", values["top-p"]),
-    seed: num("seed", values.seed),
+    ...sampling,
     eosTokenIds: [...new Set(eosIds)],
     decode: tokenizer ? (ids) => tokenizer.decode(ids) : undefined,
   });

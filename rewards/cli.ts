@@ -52,7 +52,7 @@ export async function main(args: string[]): Promise<number> {
       strict: true,
     }));
   } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    console.error(`error: ${(e as Error).message.split("\n")[0]} (--help lists the flags)`);
     return 2;
   }
   if (values.help) {
@@ -61,7 +61,9 @@ export async function main(args: string[]): Promise<number> {
   }
   const fn = rewards[values.fn as keyof typeof rewards];
   if (!fn) {
-    console.error(`unknown reward "${values.fn}"; known: ${Object.keys(rewards).join(", ")}`);
+    console.error(
+      `error: --fn: unknown reward "${values.fn}"; known: ${Object.keys(rewards).join(", ")}`,
+    );
     return 2;
   }
   let options: Record<string, unknown> = {};
@@ -70,13 +72,20 @@ export async function main(args: string[]): Promise<number> {
     if (values.extract) options.extract = values.extract;
     if (values.fn === "math") options = MathOptionsSchema.parse(options);
   } catch (e) {
-    console.error(`bad options: ${(e as Error).message}`);
+    console.error(`error: --options: ${(e as Error).message.split("\n")[0]}`);
     return 2;
   }
 
-  const input = values.input && values.input !== "-"
-    ? await Deno.readTextFile(values.input)
-    : await new Response(Deno.stdin.readable).text();
+  let input: string;
+  try {
+    input = values.input && values.input !== "-"
+      ? await Deno.readTextFile(values.input)
+      : await new Response(Deno.stdin.readable).text();
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message;
+    console.error(`error: ${values.input}: ${why}`);
+    return 2;
+  }
   const source = values.input && values.input !== "-" ? values.input : "<stdin>";
   const out: string[] = [];
   let errors = 0;
@@ -100,7 +109,7 @@ export async function main(args: string[]): Promise<number> {
       total += r.score;
     } catch (e) {
       errors++;
-      const message = `${source} line ${lineNo}: ${(e as Error).message}`;
+      const message = `${source}:${lineNo}: ${(e as Error).message}`;
       console.error(message);
       out.push(JSON.stringify({ line: lineNo, error: message }));
     }

@@ -46,8 +46,8 @@ Deno.test("cli: a bad line is reported by number; the others are still scored", 
   assert.equal(code, 1);
   assert.equal(out.length, 4);
   assert.equal(out[0].score, 1);
-  assert.match(String(out[1].error), /in\.jsonl line 2: /);
-  assert.match(String(out[2].error), /in\.jsonl line 3: missing string field 'response'/);
+  assert.match(String(out[1].error), /in\.jsonl:2: /);
+  assert.match(String(out[2].error), /in\.jsonl:3: missing string field 'response'/);
   assert.equal(out[3].score, 1);
   assert.equal(typeof out[3].reason, "string");
 });
