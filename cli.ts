@@ -28,6 +28,11 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
     about: "RL training: --config PRESET.yaml [--set k=v …], or --resume RUN_DIR",
     load: async () => ({ main: (await import("./algorithms/cli.ts")).trainMain }),
   },
+  pretrain: {
+    about:
+      "pretrain the tiny base model on a synthetic task (--config configs/pretrain_parity.yaml)",
+    load: async () => ({ main: (await import("./algorithms/pretrain_cli.ts")).pretrainMain }),
+  },
   eval: {
     about: "avg@k / pass@k of a checkpoint on datasets (--model DIR --data FILE [--k K])",
     load: async () => ({ main: (await import("./algorithms/cli.ts")).evalMain }),

@@ -282,9 +282,12 @@ function distance(a: string, b: string): number {
 }
 
 /** The valid keys of the object schema at `path`, or null where there is none. */
-function keysAt(path: (string | number)[]): string[] | null {
+// deno-lint-ignore no-explicit-any
+type AnySchema = z.ZodType<any, any, any>;
+
+function keysAt(path: (string | number)[], schema: AnySchema = RunConfigSchema): string[] | null {
   // deno-lint-ignore no-explicit-any
-  let s: any = RunConfigSchema;
+  let s: any = schema;
   for (const k of path) {
     s = unwrap(s);
     if (!(s instanceof z.ZodObject)) return null;
@@ -319,14 +322,19 @@ function getPath(obj: unknown, path: (string | number)[]): unknown {
 
 /** Validate raw config data; `source` names where it came from in error messages. */
 export function parseConfig(raw: unknown, source = "config"): RunConfig {
-  const r = RunConfigSchema.safeParse(raw ?? {});
+  return parseWith(RunConfigSchema, raw, source);
+}
+
+/** Validate raw data against any strict config schema, with the same one-line errors. */
+export function parseWith<S extends AnySchema>(schema: S, raw: unknown, source: string): z.infer<S> {
+  const r = schema.safeParse(raw ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const where = issue.path.join(".");
   if (issue.code === "unrecognized_keys") {
     const key = issue.keys[0];
     const full = where ? `${where}.${key}` : key;
-    const hint = nearest(key, keysAt(issue.path) ?? []);
+    const hint = nearest(key, keysAt(issue.path, schema) ?? []);
     const valid = hint ? `; did you mean "${where ? `${where}.` : ""}${hint}"?` : "";
     throw new ConfigError(`${source}: unknown key "${full}"${valid}`);
   }
@@ -373,9 +381,9 @@ function withValue(obj: Raw, path: string[], value: unknown, label: string): Raw
 }
 
 /** Check that a `--set` key exists in the schema before applying it (typo hints). */
-function checkKey(path: string[], label: string): void {
+function checkKey(path: string[], label: string, schema: AnySchema): void {
   for (let i = 0; i < path.length; i++) {
-    const valid = keysAt(path.slice(0, i));
+    const valid = keysAt(path.slice(0, i), schema);
     if (valid === null) return; // inside a free-form value (none today)
     if (!valid.includes(path[i])) {
       const prefix = path.slice(0, i).join(".");
@@ -390,12 +398,16 @@ function checkKey(path: string[], label: string): void {
 }
 
 /** Apply `--set` overrides (in order) to raw config data. */
-export function applyOverrides(raw: Raw, overrides: readonly string[]): Raw {
+export function applyOverrides(
+  raw: Raw,
+  overrides: readonly string[],
+  schema: AnySchema = RunConfigSchema,
+): Raw {
   let out = raw;
   for (const text of overrides) {
     const [path, value] = parseOverride(text);
     const label = `--set ${path.join(".")}`;
-    checkKey(path, label);
+    checkKey(path, label, schema);
     out = withValue(out, path, value, label);
   }
   return out;

@@ -9,8 +9,20 @@
 import cliProgress from "cli-progress";
 import type { Metrics } from "./types.ts";
 
+/** A shown field: its label, the metric it reads, and the digits after the point. */
+export type ProgressField = [label: string, metric: string, digits: number];
+
+/** The RL loop's fields. */
+export const RL_FIELDS: ProgressField[] = [
+  ["reward", "reward/mean", 3],
+  ["acc", "accuracy", 3],
+  ["len", "response/length_mean", 1],
+];
+
 export interface ProgressOptions {
   quiet?: boolean;
+  /** What each update shows besides the step and s/step; default {@link RL_FIELDS}. */
+  fields?: ProgressField[];
   /** Draw a bar; default: stdout is a terminal. */
   bar?: boolean;
 }
@@ -22,14 +34,16 @@ export class Progress {
   #multi: cliProgress.MultiBar | null = null;
   #bar: cliProgress.SingleBar | null = null;
   readonly #quiet: boolean;
+  readonly #fields: ProgressField[];
 
   constructor(readonly total: number, opts: ProgressOptions = {}) {
     this.#quiet = opts.quiet ?? false;
+    this.#fields = opts.fields ?? RL_FIELDS;
     const bar = !this.#quiet && (opts.bar ?? Deno.stdout.isTerminal());
     if (bar) {
+      const shown = this.#fields.map(([label]) => `${label} {${label}}`).join(" | ");
       this.#multi = new cliProgress.MultiBar({
-        format:
-          "{bar} step {value}/{total} | reward {reward} | acc {acc} | len {len} | {sps} s/step | ETA {eta_formatted}",
+        format: `{bar} step {value}/{total} | ${shown} | {sps} s/step | ETA {eta_formatted}`,
         hideCursor: true,
         clearOnComplete: false,
         etaBuffer: 8,
@@ -41,13 +55,10 @@ export class Progress {
     this.#bar = this.#multi?.create(this.total, done, this.#payload({})) ?? null;
   }
 
-  #payload(m: Metrics) {
-    return {
-      reward: fmt(m["reward/mean"]),
-      acc: fmt(m["accuracy"]),
-      len: fmt(m["response/length_mean"], 1),
-      sps: fmt(m["time/step"], 2),
-    };
+  #payload(m: Metrics): Record<string, string> {
+    const out: Record<string, string> = { sps: fmt(m["time/step"], 2) };
+    for (const [label, key, digits] of this.#fields) out[label] = fmt(m[key], digits);
+    return out;
   }
 
   /** After step `step` with its metrics. */
@@ -56,9 +67,9 @@ export class Progress {
     if (this.#bar) return void this.#bar.update(step, this.#payload(m));
     const p = this.#payload(m);
     const left = (this.total - step) * (m["time/step"] ?? 0);
+    const shown = this.#fields.map(([label]) => `${label} ${p[label]}`).join("  ");
     console.log(
-      `step ${step}/${this.total}  reward ${p.reward}  acc ${p.acc}  len ${p.len}  ` +
-        `${p.sps} s/step  ETA ${Math.round(left)}s`,
+      `step ${step}/${this.total}  ${shown}  ${p.sps} s/step  ETA ${Math.round(left)}s`,
     );
   }
 

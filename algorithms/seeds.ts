@@ -15,6 +15,7 @@ export const STREAM = {
   eval: 4,
   init: 5,
   critic_head: 6,
+  corpus: 7,
 } as const;
 
 /** The seed of one use: `seed` mixed with each part in turn (data/shuffle.ts's mixer). */
