@@ -153,8 +153,14 @@ export interface PretrainResult {
  */
 export async function pretrain(
   cfg: PretrainConfig,
-  opts: { quiet?: boolean; onLog?: (step: number, loss: number) => void } = {},
+  opts: {
+    quiet?: boolean;
+    onLog?: (step: number, loss: number) => void;
+    /** Stop after this many steps of the configured schedule (a reproduction check). */
+    maxSteps?: number;
+  } = {},
 ): Promise<PretrainResult> {
+  const steps = Math.min(cfg.train.steps, opts.maxSteps ?? Infinity);
   const tokenizer = taskTokenizer(cfg.task);
   const model = Transformer.random(baseModelConfig(cfg, tokenizer), {
     seed: streamSeed(cfg.run.seed, STREAM.init),
@@ -174,7 +180,7 @@ export async function pretrain(
     noDecay: (p) => p.rank === 1,
   });
   const losses: number[] = [];
-  const progress = new Progress(cfg.train.steps, {
+  const progress = new Progress(steps, {
     quiet: opts.quiet,
     fields: [["loss", "pretrain/loss", 4]],
   });
@@ -196,7 +202,7 @@ export async function pretrain(
       progress.update(last.step + 1, { "pretrain/loss": losses[last.step], "time/step": perStep });
     }
   };
-  for (let step = 0; step < cfg.train.steps; step++) {
+  for (let step = 0; step < steps; step++) {
     const packed = new Packed(corpusBatch(cfg, order, step, tokenizer));
     const loss = scope(() => {
       const logits = model.forward(packed.batch());
@@ -210,7 +216,7 @@ export async function pretrain(
     });
     pending.push({ step, loss });
     // Read losses back in groups: one queue wait per `log_every` steps, not per step.
-    if (pending.length >= cfg.log_every || step === cfg.train.steps - 1) await drain();
+    if (pending.length >= cfg.log_every || step === steps - 1) await drain();
   }
   progress.stop();
   opt.dispose();

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { ensureVulkanDriver } from "./adapter_setup.ts";
 
 /** The device and the facts about it that kernels need. */
 export interface Gpu {
@@ -64,6 +65,7 @@ async function acquire(): Promise<Gpu> {
   if (typeof navigator === "undefined" || !navigator.gpu) {
     throw new Error(`navigator.gpu is missing: run Deno with --unstable-webgpu.\n${HOW_TO_FIX}`);
   }
+  ensureVulkanDriver(); // before the first adapter request: Deno reads the drivers once
   let adapter = await navigator.gpu.requestAdapter();
   if (!adapter && !chosen) {
     Deno.env.delete("DENO_WEBGPU_BACKEND");
