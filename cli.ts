@@ -33,6 +33,10 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
       "pretrain the tiny base model on a synthetic task (--config configs/pretrain_parity.yaml)",
     load: async () => ({ main: (await import("./algorithms/pretrain_cli.ts")).pretrainMain }),
   },
+  ablate: {
+    about: "run a sweep (grid × seeds) and summarise it: ablate configs/ablate/NAME.yaml [--list]",
+    load: async () => ({ main: (await import("./algorithms/sweep_cli.ts")).ablateMain }),
+  },
   eval: {
     about: "avg@k / pass@k of a checkpoint on datasets (--model DIR --data FILE [--k K])",
     load: async () => ({ main: (await import("./algorithms/cli.ts")).evalMain }),
