@@ -110,3 +110,10 @@ Deno.test("re-running a finished sweep trains nothing; an interrupted one finish
   assert.deepEqual(strip(sb), strip(sa));
   assert.ok(sa.variants[0].final_accuracy !== null);
 });
+
+Deno.test("the shipped sweeps in configs/ablate/ expand and resolve", () => {
+  for (const e of Deno.readDirSync(new URL("../../configs/ablate/", import.meta.url))) {
+    const { runs } = loadSweep(`configs/ablate/${e.name}`);
+    assert.ok(runs.length >= 4, `${e.name}: ${runs.length} runs`);
+  }
+});
