@@ -1,6 +1,7 @@
 /**
  * `deno task train` and `deno task eval`.
  *
+ *   deno task train                     (the main job: configs/tiny_parity_ppo.yaml)
  *   deno task train --config configs/<preset>.yaml [--set key=value …] [--quiet]
  *   deno task train --resume runs/<name> [--set train.steps=M …]
  *   deno task eval --model DIR --data FILE [--k K] [--greedy] [--out summary.json]
@@ -21,6 +22,9 @@ import { orzPrompt } from "../data/template.ts";
 import { evaluate } from "./evaluate.ts";
 import { resumeRun, runDir, train } from "./trainer.ts";
 
+/** What `deno task train` runs with no arguments. */
+export const DEFAULT_PRESET = "configs/tiny_parity_ppo.yaml";
+
 /** `train`: a new run from a preset, or `--resume` an existing run folder. */
 export async function trainMain(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -32,13 +36,11 @@ export async function trainMain(args: string[]): Promise<number> {
       quiet: { type: "boolean", default: false },
     },
   });
-  if (!values.config === !values.resume) {
-    throw new ConfigError(
-      values.config
-        ? "train takes --config FILE or --resume RUN_DIR, not both"
-        : "train needs --config FILE.yaml (a preset in configs/) or --resume RUN_DIR",
-    );
+  if (values.config && values.resume) {
+    throw new ConfigError("train takes --config FILE or --resume RUN_DIR, not both");
   }
+  // No arguments: the main job, ORZ's recipe on the shipped base model.
+  if (!values.config && !values.resume) values.config = DEFAULT_PRESET;
   const overrides = values.set ?? [];
   let cfg;
   let dir: string;
@@ -53,6 +55,13 @@ export async function trainMain(args: string[]): Promise<number> {
     cfg = resolveConfig(saved, overrides);
   } else {
     cfg = resolveConfig(values.config!, overrides);
+    if (cfg.run.dir === null) {
+      // Never refuse a second run of the same preset: take the next free runs/<name>-N.
+      const taken = (d: string) => Deno.stat(`${d}/metrics.jsonl`).then(() => true, () => false);
+      let d = `runs/${cfg.run.name}`;
+      for (let n = 2; await taken(d); n++) d = `runs/${cfg.run.name}-${n}`;
+      cfg = { ...cfg, run: { ...cfg.run, dir: d } };
+    }
     dir = runDir(cfg);
   }
   await initGpu();

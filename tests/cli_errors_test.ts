@@ -291,9 +291,9 @@ const CASES: Case[] = [
   },
   // train / --resume.
   {
-    name: "train with neither --config nor --resume",
-    args: () => train(),
-    names: () => ["--config", "--resume"],
+    name: "train with --set but a bad value for the default preset",
+    args: () => train("--set", "train.steps=-1"),
+    names: () => ["train.steps", "-1"],
   },
   {
     name: "train with both --config and --resume",
