@@ -82,7 +82,7 @@ export function splitTop(s: string, sep: RegExp): { parts: string[]; seps: strin
       seps.push(m[0]);
       start = i + m[0].length;
       i = start - 1;
-      if (parts.length > LIMITS.maxItems) throw new LimitError("items");
+      if (parts.length >= LIMITS.maxItems) throw new LimitError("items"); // one more follows
     }
   }
   parts.push(s.slice(start));

@@ -186,7 +186,7 @@ function hasSeries(e: Expr): boolean {
 }
 
 /** The expression with every occurrence of the variable `name` replaced by `value`. */
-function substitute(e: Expr, name: string, value: Expr): Expr {
+export function substitute(e: Expr, name: string, value: Expr): Expr {
   switch (e.t) {
     case "sym":
       return e.name === name ? value : e;
@@ -347,3 +347,27 @@ export function probeScope(vars: string[], k: number): Record<string, number> {
 
 /** How many probe points exist. */
 export const PROBE_COUNT = PROBES.length;
+
+/**
+ * Probe `k` of {@link probeScope} as exact decimal literals, one per variable (the same
+ * points, written out: 0.5377 + 0.0173·j is the literal `0.5550` for j = 1), for exact
+ * re-evaluation of an expression at a probe point.
+ */
+export function probeLiterals(vars: string[], k: number): Map<string, Expr> {
+  const out = new Map<string, Expr>();
+  vars.forEach((v, j) => {
+    const units = Math.round(PROBES[(k + 3 * j) % PROBES.length] * 1e4) + 173 * j; // × 1e-4
+    const abs = Math.abs(units);
+    const text = `${Math.floor(abs / 1e4)}.${String(abs % 1e4).padStart(4, "0")}`;
+    const num: Expr = { t: "num", text };
+    out.set(v, units < 0 ? { t: "neg", a: num } : num);
+  });
+  return out;
+}
+
+/** `e` with each variable in `values` replaced by its expression. */
+export function substituteAll(e: Expr, values: Map<string, Expr>): Expr {
+  let out = e;
+  for (const [name, value] of values) out = substitute(out, name, value);
+  return out;
+}

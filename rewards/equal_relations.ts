@@ -134,7 +134,10 @@ function equationsEqual(p: Relation, g: Relation, ctx: Context): boolean {
   const dp = difference(p);
   const dg = difference(g);
   if (!dp || !dg || dg.vars.length === 0 || dp.vars.join() !== dg.vars.join()) return false;
-  const ok = proportional(compiledExpr(dp.expr), compiledExpr(dg.expr), dg.vars, ctx);
+  const ok = proportional(compiledExpr(dp.expr), compiledExpr(dg.expr), dg.vars, ctx, [
+    dp.expr,
+    dg.expr,
+  ]);
   ctx.why = ok ? "equivalent equations" : "different equations";
   return ok;
 }

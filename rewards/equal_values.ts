@@ -16,11 +16,14 @@ import {
   exactValue,
   finite,
   PROBE_COUNT,
+  probeLiterals,
   probeScope,
+  substituteAll,
   type Value,
 } from "./cas.ts";
-import { exactRational, rationalClose } from "./exact.ts";
+import { type Exact, exactRational, rationalClose } from "./exact.ts";
 import type { Expr } from "./latex_parser.ts";
+import type { BigNumber } from "mathjs";
 import type { Deadline } from "./limits.ts";
 import type { MathOptions } from "./options.ts";
 
@@ -65,7 +68,110 @@ export function exprEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
     return false;
   }
   if (g.vars.length === 0) return numbersEqual(p, g, ctx);
-  return identityHolds(compiledOf(p.expr), compiledOf(g.expr), g.vars, ctx);
+  if (!identityHolds(compiledOf(p.expr), compiledOf(g.expr), g.vars, ctx)) return false;
+  // Doubles forgive round-off (1e-7 here); a decimal-free identity must hold exactly, or
+  // `x^2+10^{-9}` would pass for `x^2`.
+  if (hasDecimal(p.expr) || hasDecimal(g.expr)) return true;
+  return exactAtProbes(p.expr, g.expr, g.vars, ctx, "identity");
+}
+
+/** The exact value of a variable-free expression: a rational if it is one, else 64 digits. */
+type ExactNumber = { rational: Exact } | { digits: BigNumber };
+
+function exactNumber(e: Expr): ExactNumber | null {
+  const rational = exactRational(e);
+  if (rational) return { rational };
+  const digits = exactValue(e);
+  return digits ? { digits } : null;
+}
+
+/** 64-digit values agree to 40 digits (or both vanish to 50 decimals: `\sin\pi`). */
+const DIGITS_TOL = 1e-40;
+const DIGITS_ZERO = 1e-50;
+
+function bigOf(x: ExactNumber): BigNumber | null {
+  if ("digits" in x) return x.digits;
+  const { n, d } = x.rational;
+  const num: Expr = { t: "num", text: (n < 0n ? -n : n).toString() };
+  return exactValue({
+    t: "bin",
+    op: "/",
+    a: n < 0n ? { t: "neg", a: num } : num,
+    b: { t: "num", text: d.toString() },
+  });
+}
+
+/** a = b exactly (two rationals) or to {@link DIGITS_TOL} (otherwise); null: undecided. */
+function exactlyEqual(a: ExactNumber, b: ExactNumber): boolean | null {
+  if ("rational" in a && "rational" in b) {
+    return a.rational.n * b.rational.d === b.rational.n * a.rational.d; // need not be reduced
+  }
+  const x = bigOf(a);
+  const y = bigOf(b);
+  if (!x || !y) return null;
+  if (x.abs().lessThan(DIGITS_ZERO) && y.abs().lessThan(DIGITS_ZERO)) return true;
+  return exactClose(x, y, DIGITS_TOL);
+}
+
+/**
+ * Re-checks, exactly, what doubles found at the probe points: `identity` (p = g) or
+ * `proportional` (p = c·g for one constant c). Rational values are compared exactly at every
+ * probe; other values to 40 digits at the first probe where both have a real 64-digit value
+ * only (a fractional power takes ~15 ms there, and one point suffices to expose an added
+ * `10^{-9}`). Probes where a side has no exact real value (a complex branch, a pole, a size
+ * bound) decide nothing.
+ */
+function exactAtProbes(
+  p: Expr,
+  g: Expr,
+  vars: string[],
+  ctx: Context,
+  mode: "identity" | "proportional",
+): boolean {
+  let first: [ExactNumber, ExactNumber] | null = null;
+  let digitsChecked = false;
+  for (let k = 0; k < PROBE_COUNT; k++) {
+    ctx.deadline.check();
+    const at = probeLiterals(vars, k);
+    const pk = substituteAll(p, at);
+    const gk = substituteAll(g, at);
+    const pr = exactRational(pk);
+    const gr = pr && exactRational(gk);
+    let a: ExactNumber | null;
+    let b: ExactNumber | null;
+    if (pr && gr) [a, b] = [{ rational: pr }, { rational: gr }];
+    else if (digitsChecked) continue;
+    else {
+      a = exactNumber(pk);
+      b = a && exactNumber(gk);
+    }
+    if (!a || !b) continue;
+    let ok: boolean | null | undefined;
+    if (mode === "identity") ok = exactlyEqual(a, b);
+    else if (!first) {
+      first = [a, b];
+      continue;
+    } else {
+      const lhs = product(a, first[1]); // a/b = a0/b0 as a·b0 = a0·b
+      const rhs = lhs && product(first[0], b);
+      ok = rhs && exactlyEqual(lhs, rhs);
+    }
+    if (!(pr && gr) && ok !== null && ok !== undefined) digitsChecked = true;
+    if (ok === false) {
+      ctx.why = `${mode === "identity" ? "expressions" : "equations"} differ exactly at probe ${k}`;
+      return false;
+    }
+  }
+  return true;
+}
+
+function product(a: ExactNumber, b: ExactNumber): ExactNumber | null {
+  if ("rational" in a && "rational" in b) {
+    return { rational: { n: a.rational.n * b.rational.n, d: a.rational.d * b.rational.d } };
+  }
+  const x = bigOf(a);
+  const y = bigOf(b);
+  return x && y ? { digits: x.times(y) } : null;
 }
 
 function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
@@ -77,7 +183,19 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   // (or a percent), nothing was rounded: only round-off is forgiven, so \frac{1}{23427} is
   // not \frac{1}{23426} and \frac{99}{70} is not \sqrt2. An integer gold is exact too.
   const rounded = p.percent || g.percent || hasDecimal(p.expr) || hasDecimal(g.expr);
-  const tol = g.int !== undefined || !rounded ? 1e-12 : ctx.opts.relTol;
+  const exact = g.int !== undefined || !rounded;
+  if (exact && !p.percent && !g.percent && !hasInfinity(p.expr) && !hasInfinity(g.expr)) {
+    // Nothing was rounded (or the gold is an integer): two rationals are compared exactly,
+    // so `1+10^{-20}` is not 1 and `\frac{1}{10^{12}}` is not 0.
+    const pr = exactRational(p.expr);
+    const gr = pr && exactRational(g.expr);
+    if (pr && gr) {
+      const ok = rationalClose(pr, gr, 0);
+      ctx.why = ok ? "equal numbers (exact)" : "numbers differ (exact)";
+      return ok;
+    }
+  }
+  const tol = exact ? 1e-12 : ctx.opts.relTol;
   const pv = valueOf(p.expr);
   const gv = valueOf(g.expr);
   const doubt = [doubtful(pv, p.expr), doubtful(gv, g.expr, g.int !== undefined)];
@@ -96,7 +214,7 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
     const ge = g.percent ? null : exactValue(g.expr);
     if (pe && ge) {
       // 64 digits hold an integer gold exactly: only the last digits' round-off is forgiven.
-      const ok = exactClose(pe, ge, g.int !== undefined ? 1e-40 : tol);
+      const ok = exactClose(pe, ge, exact ? DIGITS_TOL : tol);
       ctx.why = ok ? "equal numbers (exact)" : "numbers differ (exact)";
       return ok;
     }
@@ -118,6 +236,10 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   for (const a of readings(p, pv, ctx)) {
     for (const b of readings(g, gv, ctx)) {
       if (close(a, b, tol, absTol)) {
+        if (!rounded && !confirmedExactly(p.expr, g.expr)) {
+          ctx.why = "numbers differ (64 digits)";
+          return false;
+        }
         ctx.why = "equal numbers";
         return true;
       }
@@ -125,6 +247,16 @@ function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   }
   ctx.why = `numbers differ: ${fmt(pv)} vs ${fmt(gv)}`;
   return false;
+}
+
+/**
+ * Doubles agreed up to round-off on decimal-free values; do 64 digits agree too? (`\pi` and
+ * `\pi + 10^{-15}` are one double.) True when the values have no 64-digit real form.
+ */
+function confirmedExactly(p: Expr, g: Expr): boolean {
+  const a = exactNumber(p);
+  const b = a && exactNumber(g);
+  return !a || !b || exactlyEqual(a, b) !== false;
 }
 
 /** Does the expression contain a written `\infty`? */
@@ -211,7 +343,13 @@ export function identityHolds(p: Compiled, g: Compiled, vars: string[], ctx: Con
  * `2x+4y-3=0` and `y=-x/2+3/4` describe the same line because their sides' differences
  * are proportional.
  */
-export function proportional(p: Compiled, g: Compiled, vars: string[], ctx: Context): boolean {
+export function proportional(
+  p: Compiled,
+  g: Compiled,
+  vars: string[],
+  ctx: Context,
+  exprs?: [Expr, Expr],
+): boolean {
   let ratio: Value | null = null;
   let agreed = 0;
   for (let k = 0; k < PROBE_COUNT; k++) {
@@ -229,7 +367,11 @@ export function proportional(p: Compiled, g: Compiled, vars: string[], ctx: Cont
     ratio ??= r;
     agreed++;
   }
-  return agreed >= MIN_PROBES - 1;
+  if (agreed < MIN_PROBES - 1) return false;
+  // As for identities: proportional up to round-off is not proportional when nothing was
+  // rounded (`x^2+y^2=1+10^{-9}` is not `x^2+y^2=1`).
+  return !exprs || hasDecimal(exprs[0]) || hasDecimal(exprs[1]) ||
+    exactAtProbes(exprs[0], exprs[1], vars, ctx, "proportional");
 }
 
 /** Compiles an expression for callers outside this file (equations, inequalities). */

@@ -30,6 +30,35 @@ const TABLES: Record<string, Row[]> = {
     ["1.41421", "\\sqrt{2}", true],
     ["0.000025", "\\frac{1}{40000}", true],
   ],
+  // The documented rule: with no decimal (or percent) on either side nothing was rounded,
+  // so the comparison is exact: rationals in BigInt, other values to 40 of 64 digits,
+  // identities and equations re-checked exactly at the probe points. An integer gold is
+  // exact against any rational.
+  "decimal-free compares exactly": [
+    ["\\frac{1}{10^{12}}", "0", false],
+    ["1+10^{-20}", "1", false],
+    ["x^2+10^{-9}", "x^2", false],
+    ["y=x^2+10^{-9}", "y=x^2", false],
+    ["x^2+y^2=1+10^{-9}", "x^2+y^2=1", false],
+    ["(1+10^{-13}, 2)", "(1,2)", false],
+    ["x \\ge 5+10^{-13}", "x \\ge 5", false],
+    ["\\sqrt{2}+10^{-20}", "\\sqrt{2}", false],
+    ["\\pi+10^{-15}", "\\pi", false],
+    ["\\sin x+10^{-9}", "\\sin x", false],
+    ["0.99999999999999", "1", false],
+    // Still equal: exact values, identities, round-off of irrational values.
+    ["\\frac{10^{12}}{10^{12}}", "1", true],
+    ["\\frac{x^2-1}{x-1}", "x+1", true],
+    ["(x+10^{-9})^2", "x^2+2\\cdot10^{-9}x+10^{-18}", true],
+    ["x^2+y^2-1=0", "2x^2+2y^2=2", true],
+    ["\\frac{\\sqrt3}{3}", "\\frac{1}{\\sqrt3}", true],
+    ["\\cos\\frac{\\pi}{3}", "\\frac12", true],
+    ["3^{1/3}", "\\sqrt[3]{3}", true],
+    ["\\sin^2 x+\\cos^2 x+x", "1+x", true],
+    ["x^{2/3}", "(\\sqrt[3]{x})^2", true],
+    ["1.0", "1", true],
+    ["1.00000000000001", "1.0", true], // a decimal gold: relTol applies
+  ],
   "sums and products": [
     ["\\sum_{j=1}^{6} j^3", "441", true],
     ["\\sum_{j=1}^{6} j^3", "440", false],
