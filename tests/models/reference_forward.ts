@@ -143,3 +143,50 @@ export function referenceHidden(
   }
   return rmsNorm(h, T, H, w("model.norm.weight"), cfg.rmsNormEps);
 }
+
+/**
+ * Per-row log-probability of `targets[r]` (0 where the target is outside [0, V)) and entropy
+ * of softmax(logits[r] / temperature), for row-major logits [rows, V].
+ */
+export function referenceLogprobs(
+  logits: ArrayLike<number>,
+  V: number,
+  targets: ArrayLike<number>,
+  temperature = 1,
+): { logprobs: Float64Array; entropy: Float64Array } {
+  const rows = logits.length / V;
+  const logprobs = new Float64Array(rows);
+  const entropy = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let max = -Infinity;
+    for (let j = 0; j < V; j++) max = Math.max(max, logits[r * V + j] / temperature);
+    let z = 0;
+    for (let j = 0; j < V; j++) z += Math.exp(logits[r * V + j] / temperature - max);
+    const lse = max + Math.log(z);
+    let meanZ = 0;
+    for (let j = 0; j < V; j++) {
+      const zj = logits[r * V + j] / temperature;
+      meanZ += Math.exp(zj - lse) * zj;
+    }
+    entropy[r] = lse - meanZ;
+    const t = targets[r];
+    logprobs[r] = t >= 0 && t < V ? logits[r * V + t] / temperature - lse : 0;
+  }
+  return { logprobs, entropy };
+}
+
+/** A critic's per-token values [T] of one unpadded sequence: final hidden states · head [H]. */
+export function referenceValues(
+  cfg: ModelConfig,
+  w: Weights,
+  head: ArrayLike<number>,
+  ids: number[],
+): Float64Array {
+  const h = referenceHidden(cfg, w, ids);
+  const H = cfg.hiddenSize;
+  return Float64Array.from({ length: ids.length }, (_, t) => {
+    let s = 0;
+    for (let i = 0; i < H; i++) s += h[t * H + i] * head[i];
+    return s;
+  });
+}
