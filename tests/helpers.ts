@@ -84,11 +84,9 @@ export function assertClose(
   let worst = -1;
   let worstRatio = 0;
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    const ratio = Math.abs(a - e) / (atol + rtol * Math.abs(e));
-    if (!(ratio <= worstRatio) || Number.isNaN(a)) {
-      worstRatio = Number.isNaN(a) ? Infinity : ratio;
+    const ratio = mismatch(actual[i], expected[i], rtol, atol);
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
       worst = i;
     }
   }
@@ -100,6 +98,18 @@ export function assertClose(
     );
   }
   return rel;
+}
+
+/**
+ * |a − e| / (atol + rtol·|e|), never NaN: a non-finite expected value is matched only by the
+ * same value (±Infinity, or NaN by NaN), and a NaN or infinite actual against a finite
+ * expected value is an infinite mismatch. (A NaN ratio once reset the running worst, so an
+ * expected Infinity after a failing element hid the failure.)
+ */
+export function mismatch(a: number, e: number, rtol: number, atol: number): number {
+  if (!Number.isFinite(e)) return a === e || (Number.isNaN(a) && Number.isNaN(e)) ? 0 : Infinity;
+  if (!Number.isFinite(a)) return Infinity;
+  return Math.abs(a - e) / (atol + rtol * Math.abs(e));
 }
 
 /** Upload float64 data as an f32 (or integer) tensor. */

@@ -195,11 +195,35 @@ Deno.test("reductions: RL loss aggregations compose with their gradients", async
   );
 });
 
+/**
+ * Data for the big reductions that a dropped, doubled or misplaced chunk cannot pass:
+ * integers in [lo, hi], whose f32 sums are exact while every partial stays below 2^24, so
+ * the GPU must equal the float64 sum exactly. With lo ≥ 1 a dropped or doubled chunk (even
+ * the 2,321-element tail of 4M + 17) moves the sum by thousands, deterministically; a chunk
+ * read from the wrong place moves it unless two random slices sum alike (~1% at these
+ * sizes). Random-sign floats cannot do this: at 4M the 2,321-element tail sums to ~48 σ,
+ * and {@link check}'s 256·eps·Σ|x| is also ~48 σ, so dropping it passed ~70% of runs.
+ */
+function integers(n: number, seed: number, lo: number, hi: number): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}
+
+function exactSum(x: ArrayLike<number>, m: ArrayLike<number> | null): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += m ? x[i] * m[i] : x[i];
+  if (!(Math.abs(s) < 2 ** 24)) throw new Error(`test data: sum ${s} is not exact in f32`);
+  return s;
+}
+
 Deno.test("reductions: 4M-element sums are two-stage, fast and bit-identical run to run", async () => {
   const n = 4_000_000 + 17;
-  const xv = Float32Array.from(randn(n));
-  const mv = randomMask(n, freshSeed());
+  const seed = freshSeed();
+  const xv = Float32Array.from(randn(n, seed)); // random signs: the accuracy check
+  const iv = integers(n, seed + 1, 1, 3); // exact sums: the every-chunk-once check
+  const mv = randomMask(n, seed + 2);
   const x = upload(xv, [n]);
+  const xi = upload(iv, [n]);
   const m = upload(mv, [n]);
   await sync();
   const t0 = performance.now();
@@ -208,10 +232,15 @@ Deno.test("reductions: 4M-element sums are two-stage, fast and bit-identical run
   const ms = performance.now() - t0;
   assert.equal(new Uint32Array(got[0].buffer)[0], new Uint32Array(got[2].buffer)[0]);
   assert.equal(new Uint32Array(got[1].buffer)[0], new Uint32Array(got[3].buffer)[0]);
-  const e1 = check(got[0], ref("sum", xv, null, n), "sum 4M");
-  const e2 = check(got[1], ref("maskedMean", xv, mv, n), "maskedMean 4M");
+  const e1 = check(got[0], ref("sum", xv, null, n), `sum 4M (seed ${seed})`);
+  const e2 = check(got[1], ref("maskedMean", xv, mv, n), `maskedMean 4M (seed ${seed})`);
+  const [is, ims, count] = await readAll([sum(xi), maskedSum(xi, m), sum(m)]);
+  assert.equal(is[0], exactSum(iv, null), `integer sum 4M (seed ${seed})`);
+  assert.equal(ims[0], exactSum(iv, mv), `integer maskedSum 4M (seed ${seed})`);
+  assert.equal(count[0], exactSum(mv, null), `Σ mask 4M (seed ${seed})`);
   console.log(
-    `4M: sum err/Σ|x| ${e1.toExponential(1)}, maskedMean err ${e2.toExponential(1)}, ` +
+    `4M: sum err/Σ|x| ${e1.toExponential(1)}, maskedMean err ${e2.toExponential(1)}; ` +
+      `integer sum, maskedSum and Σ mask exact (${is[0]}, ${ims[0]}, ${count[0]}); ` +
       `4 reductions + readback ${ms.toFixed(0)} ms`,
   );
 });
@@ -219,18 +248,29 @@ Deno.test("reductions: 4M-element sums are two-stage, fast and bit-identical run
 Deno.test("reductions: a tensor over the 128 MiB binding cap reduces in windows", async () => {
   // 134.7 MB: two windows, the second starting mid-row (unaligned), and rows of 131,075
   // elements, past llvmpipe's 65,535-iteration loop limit for a single lane.
+  // 0/1 integers (see `integers`): the masked sum (~11M) and every row sum are exact in
+  // f32, so a dropped, doubled or misplaced chunk (36,864 elements) or window cannot pass.
   const [rows, cols] = [257, 131_075];
   const n = rows * cols;
-  const xv = new Float32Array(n);
-  const r = rng(freshSeed());
-  for (let i = 0; i < n; i++) xv[i] = r() - 0.5;
+  const seed = freshSeed();
+  const xv = integers(n, seed, 0, 1);
   const x = upload(xv, [rows, cols]);
   const mv = new Float32Array(n).fill(1);
   for (let i = 0; i < n; i += 3) mv[i] = 0;
   const m = upload(mv, [rows, cols]);
-  const [all, byRow] = await readAll([maskedSum(x, m), mean(x, { axis: -1 })]);
-  const e1 = check(all, ref("maskedSum", xv, mv, n), "windowed maskedSum");
-  const e2 = check(byRow, ref("mean", xv, null, cols), "windowed row means");
+  const [all, byRow, rowSums] = await readAll([
+    maskedSum(x, m),
+    mean(x, { axis: -1 }),
+    sum(x, { axis: -1 }),
+  ]);
+  assert.equal(all[0], exactSum(xv, mv), `windowed maskedSum (seed ${seed})`);
+  const e2 = check(byRow, ref("mean", xv, null, cols), `windowed row means (seed ${seed})`);
+  const wantRows = ref("sum", xv, null, cols).out;
+  for (let r = 0; r < rows; r++) {
+    if (rowSums[r] !== wantRows[r]) {
+      assert.fail(`windowed row sum ${r}: ${rowSums[r]}, want ${wantRows[r]} (seed ${seed})`);
+    }
+  }
   // Backward over windows: d(Σ_j x·m / Σ m)/dx = g[row]·m / Σ m, checked on sample rows.
   const gv = Float32Array.from(randn(rows));
   x.requiresGrad = true;
@@ -248,6 +288,6 @@ Deno.test("reductions: a tensor over the 128 MiB binding cap reduces in windows"
     assertClose(got[k], want, { rtol: 1e-6, atol: 1e-12, label: `dx row ${row}` });
   });
   console.log(
-    `windowed: maskedSum err/Σ|x| ${e1.toExponential(1)}, row means err ${e2.toExponential(1)}`,
+    `windowed: maskedSum exact (${all[0]}), row sums exact, row means err ${e2.toExponential(1)}`,
   );
 });
