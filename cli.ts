@@ -45,6 +45,10 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
     about: "score JSON Lines of responses against gold answers (--fn math|countdown|format)",
     load: () => import("./rewards/cli.ts"),
   },
+  report: {
+    about: "HTML report of a run, or a comparison of several: report RUN_DIR … [--out FILE]",
+    load: () => import("./report/cli.ts"),
+  },
 };
 
 function usage(): string {
