@@ -113,30 +113,49 @@ Deno.test("rope cos/sin accuracy at large angles", async () => {
 });
 
 // The f32 angle itself is rounded to ulp(angle)/2, exactly as in Hugging Face's f32 RoPE.
-// Against exact float64 angles the output error is therefore about |x|·ulp(max angle)
-// (≈ 2.4e-4 at angle 4096): documented, and bounded here so a regression (e.g. computing
-// inv_freq with a lossy GPU pow) would show.
-Deno.test("rope vs exact float64 angles: error is the f32 angle rounding", async () => {
-  const [b, t, nh, d] = [2, 256, 2, 64];
-  const x = f32round(randn(b * t * nh * d));
-  const pos = leftPaddedPositions(b, t, 3800);
-  const got = await download(
-    rope(upload(x, [b, t, nh, d]), upload(pos, [b, t], "i32"), { theta: 10000, headDim: d }),
-  );
-  const exact = refRope(x, pos, d, 10000, false);
-  let maxAbs = 0;
-  let maxX = 0;
-  for (let i = 0; i < got.length; i++) {
-    maxAbs = Math.max(maxAbs, Math.abs(got[i] - exact[i]));
-    maxX = Math.max(maxX, Math.abs(x[i]));
+// Against exact float64 angles (pos · θ^(−2i/D), computed here without ropeInvFreq) the
+// output error is therefore about |x|·ulp(max angle) (≈ 2.4e-4 at angle 4096): documented,
+// and bounded here so a regression (a lossy GPU pow, a wrong exponent or θ, a half-size
+// mix-up at D = 128) would show. Llama 2's θ = 1e4 and Qwen2's θ = 1e6 at head sizes 64
+// (Qwen2.5 ≤ 3B, 14:2 heads) and 128 (7B, 28:4), through ropeQK as the model calls it.
+Deno.test("rope vs exact float64 angles (θ 1e4 and 1e6, D 64 and 128): error is the f32 angle rounding", async () => {
+  const report: string[] = [];
+  for (
+    const [theta, d, nq, nk] of [[10000, 64, 2, 2], [1e6, 64, 14, 2], [1e6, 128, 28, 4]] as const
+  ) {
+    const [b, t] = [2, 256];
+    const q = f32round(randn(b * t * nq * d));
+    const k = f32round(randn(b * t * nk * d));
+    const pos = leftPaddedPositions(b, t, 3800);
+    const [qr, kr] = ropeQK(
+      upload(q, [b, t, nq, d]),
+      upload(k, [b, t, nk, d]),
+      upload(pos, [b, t], "i32"),
+      { theta, headDim: d },
+    );
+    const ulp = 2 ** (Math.floor(Math.log2(4096)) - 23);
+    for (
+      const [name, x, got] of [["q", q, await download(qr)], ["k", k, await download(kr)]] as const
+    ) {
+      const exact = refRope(x, pos, d, theta, false);
+      let maxAbs = 0;
+      let maxX = 0;
+      for (let i = 0; i < got.length; i++) {
+        maxAbs = Math.max(maxAbs, Math.abs(got[i] - exact[i]));
+        maxX = Math.max(maxX, Math.abs(x[i]));
+      }
+      assert.ok(
+        maxAbs <= 2 * maxX * ulp,
+        `θ=${theta} D=${d} ${name}: error ${maxAbs} exceeds 2·|x|·ulp(angle) = ${2 * maxX * ulp}`,
+      );
+      report.push(
+        `θ=${theta} D=${d} ${name} ${maxAbs.toExponential(2)} (|x|·ulp ${
+          (maxX * ulp).toExponential(2)
+        })`,
+      );
+    }
   }
-  const ulp = 2 ** (Math.floor(Math.log2(4096)) - 23);
-  console.log(
-    `rope vs exact angles (pos ≤ 4095): max abs err ${maxAbs.toExponential(2)} (|x|·ulp = ${
-      (maxX * ulp).toExponential(2)
-    })`,
-  );
-  assert.ok(maxAbs <= 2 * maxX * ulp, `error ${maxAbs} exceeds 2·|x|·ulp(angle)`);
+  console.log(`rope vs exact angles (pos ≤ 4095): max abs err ${report.join("; ")}`);
 });
 
 Deno.test("ropeQK rotates q and k (GQA head counts) in one dispatch, KV-cache positions", async () => {
