@@ -91,7 +91,7 @@ export async function trainMain(args: string[]): Promise<number> {
       console.log(
         `done: ${r.steps} steps in ${Number(summary.seconds).toFixed(0)} s; held-out accuracy ` +
           `${show("base_accuracy")} → ${show("final_accuracy")}, length ${show("base_length")} → ` +
-          `${show("final_length")}; run folder ${r.dir}`,
+          `${show("final_length")}; run folder ${r.dir}; report ${r.report}`,
       );
     }
     return 0;

@@ -11,6 +11,7 @@ import { ConfigError } from "../config.ts";
 import { initGpu } from "../kernels/device.ts";
 import { loadSweep, runCommand, runState, summariseSweep } from "./sweep.ts";
 import { resumeRun, train } from "./trainer.ts";
+import { writeReport } from "../report/report.ts";
 
 export async function ablateMain(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -60,7 +61,8 @@ export async function ablateMain(args: string[]): Promise<number> {
   const summary = await summariseSweep(sweep, runs);
   const root = sweep.dir ?? `runs/${sweep.name}`;
   await Deno.writeTextFile(`${root}/summary.json`, JSON.stringify(summary, null, 2) + "\n");
-  console.log(`\n${sweepTable(summary)}\n\nsummary: ${root}/summary.json`);
+  const report = await writeReport(runs.map((r) => r.dir), `${root}/report.html`);
+  console.log(`\n${sweepTable(summary)}\n\nsummary: ${root}/summary.json; report: ${report}`);
   return 0;
 }
 

@@ -36,6 +36,7 @@ import { type RewardSettings, rollout, type Sampling, score } from "./rollout.ts
 import { STREAM, streamSeed } from "./seeds.ts";
 import { buildModels, loadDataset, promptEncoder } from "./setup.ts";
 import { RunFiles } from "./run_files.ts";
+import { writeReport } from "../report/report.ts";
 import type { Metrics, Scored } from "./types.ts";
 
 export interface TrainOptions {
@@ -63,6 +64,8 @@ export interface TrainResult {
   checkpoint: string | null;
   /** True when `shouldStop` ended the run early. */
   interrupted: boolean;
+  /** The run's report.html. */
+  report: string | null;
 }
 
 /** Timing fields: they differ between identical runs; everything else must not. */
@@ -166,6 +169,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
   const progress = new Progress(cfg.train.steps, { quiet: opts.quiet, bar: opts.bar });
   let lastCkpt: string | null = null;
   let interrupted = false;
+  let report: string | null = null;
   const secondsBefore = state.seconds;
   const save = async () => {
     state.seconds = secondsBefore + (performance.now() - t0) / 1000;
@@ -240,6 +244,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     }
     state.seconds = secondsBefore + (performance.now() - t0) / 1000;
     await files.writeSummary(summarise(await files.readMetrics(), cfg, state));
+    report = await writeReport([dir]);
   } finally {
     progress.stop();
     learner.dispose();
@@ -247,7 +252,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     models.critic?.dispose();
     models.ref?.dispose();
   }
-  return { dir, steps: state.step, history, checkpoint: lastCkpt, interrupted };
+  return { dir, steps: state.step, history, checkpoint: lastCkpt, interrupted, report };
 }
 
 /** Continue the run in `dir` from its newest complete checkpoint. */
