@@ -219,22 +219,60 @@ Deno.test("attention backward: gradCheck of q, k, v (GQA, padding, fully masked 
   console.log(`attention gradCheck max rel err: ${errs.join("; ")}`);
 });
 
-Deno.test("attention backward vs float64 gradients at D=64 (GQA 4:2, padding)", async () => {
-  const d = { B: 2, T: 45, Hq: 4, Hkv: 2, D: 64 };
-  const x = inputs(d);
-  const mask = leftPadMask(d.B, d.T, [0, 6]);
-  const dO = f32round(randn(d.B * d.T * d.Hq * d.D));
-  const [q, k, v] = upQKV(x, d);
-  for (const t of [q, k, v]) t.requiresGrad = true;
-  const out = attention(q, k, v, { keyMask: upload(mask, [d.B, d.T]) });
-  backward(out, upload(dO, [...out.shape]));
-  const got = await readAll([q.grad!, k.grad!, v.grad!]);
-  const want = refBackward(x.q, x.k, x.v, dO, d, causal(mask, d.T));
-  // fp32 sums of ≤ 45 · 2 products per element; 2e-4 relative is far above the ~1e-6 seen.
-  const errs = ["dq", "dk", "dv"].map((n, i) =>
-    `${n} ${assertClose(got[i], want[i], { rtol: 2e-4, atol: 2e-5, label: n }).toExponential(2)}`
-  );
-  console.log(`attention backward D64 max rel err: ${errs.join(" ")}`);
+/**
+ * Key masks of every shape training and rollouts produce, one per sequence: left padding (a
+ * prompt), right padding (a packed trajectory), holes, no padding, and all padding.
+ */
+function mixedMask(B: number, T: number): Float32Array {
+  const m = new Float32Array(B * T).fill(1);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      const kind = b % 5;
+      const masked = kind === 0
+        ? t < 6
+        : kind === 1
+        ? t >= T - 9
+        : kind === 2
+        ? t % 4 === 1
+        : kind === 4;
+      if (masked) m[b * T + t] = 0;
+    }
+  }
+  return m;
+}
+
+Deno.test("attention backward vs float64 gradients at D=64 and D=128 (GQA, every padding shape)", async () => {
+  // fp32 sums of ≤ T · 2 products per element; 2e-4 relative is far above the ~1e-6 seen.
+  const cases: [Dims, "left" | "mixed"][] = [
+    [{ B: 2, T: 45, Hq: 4, Hkv: 2, D: 64 }, "left"],
+    [{ B: 5, T: 37, Hq: 4, Hkv: 2, D: 64 }, "mixed"],
+    [{ B: 5, T: 37, Hq: 4, Hkv: 2, D: 128 }, "mixed"],
+    [{ B: 1, T: 70, Hq: 2, Hkv: 1, D: 128 }, "left"],
+  ];
+  const report: string[] = [];
+  for (const [d, kind] of cases) {
+    const seed = freshSeed();
+    const x = inputs(d, seed);
+    const mask = kind === "left" ? leftPadMask(d.B, d.T, [0, 6]) : mixedMask(d.B, d.T);
+    const dO = f32round(randn(d.B * d.T * d.Hq * d.D, seed + 3));
+    const [q, k, v] = upQKV(x, d);
+    for (const t of [q, k, v]) t.requiresGrad = true;
+    const out = attention(q, k, v, { keyMask: upload(mask, [d.B, d.T]) });
+    backward(out, upload(dO, [...out.shape]));
+    const got = await readAll([out, q.grad!, k.grad!, v.grad!]);
+    const visible = causal(mask, d.T);
+    const want = [
+      refAttention(x.q, x.k, x.v, d, visible).out,
+      ...refBackward(x.q, x.k, x.v, dO, d, visible),
+    ];
+    const errs = ["out", "dq", "dk", "dv"].map((n, i) => {
+      const tol = i === 0 ? FWD : { rtol: 2e-4, atol: 2e-5 };
+      const what = `${label(d)} ${kind} padding ${n} (seed ${seed})`;
+      return `${n} ${assertClose(got[i], want[i], { ...tol, label: what }).toExponential(1)}`;
+    });
+    report.push(`${label(d)} ${kind}: ${errs.join(" ")}`);
+  }
+  console.log(`attention backward max rel err: ${report.join("; ")}`);
 });
 
 /**
