@@ -96,6 +96,7 @@ export const sections: Record<string, BenchSection> = {
     "benchRewards",
     "reward verifiers (bench/rewards_bench.ts)",
   ),
+  rl: optional("./rl_bench.ts", "rlSection", "one PPO step, tiny preset (bench/rl_bench.ts)"),
 };
 
 interface Report {
