@@ -326,7 +326,11 @@ export function parseConfig(raw: unknown, source = "config"): RunConfig {
 }
 
 /** Validate raw data against any strict config schema, with the same one-line errors. */
-export function parseWith<S extends AnySchema>(schema: S, raw: unknown, source: string): z.infer<S> {
+export function parseWith<S extends AnySchema>(
+  schema: S,
+  raw: unknown,
+  source: string,
+): z.infer<S> {
   const r = schema.safeParse(raw ?? {});
   if (r.success) return r.data;
   const issue = r.error.issues[0];
