@@ -58,6 +58,17 @@ const datasetSchema = z.object({
   ),
 }).strict();
 
+/** The shape of a new Llama (a random model, or the base `deno task pretrain` makes). */
+export const ModelShapeSchema = z.object({
+  hidden_size: z.number().int().positive().default(96),
+  intermediate_size: z.number().int().positive().default(256),
+  layers: z.number().int().positive().default(3),
+  heads: z.number().int().positive().default(4),
+  kv_heads: z.number().int().positive().default(4),
+  tie_embeddings: z.boolean().default(false),
+  rope_theta: z.number().positive().default(10000),
+}).strict();
+
 /** The run schema. Each key's default is ORZ's choice unless its text says otherwise. */
 export const RunConfigSchema = z.object({
   run: z.object({
@@ -78,15 +89,7 @@ export const RunConfigSchema = z.object({
     path: z.string().nullable().default(null).describe(
       "the base model: a Hugging Face checkpoint folder (config.json, model.safetensors, tokenizer.json)",
     ),
-    init: z.object({
-      hidden_size: z.number().int().positive().default(96),
-      intermediate_size: z.number().int().positive().default(256),
-      layers: z.number().int().positive().default(3),
-      heads: z.number().int().positive().default(4),
-      kv_heads: z.number().int().positive().default(4),
-      tie_embeddings: z.boolean().default(false),
-      rope_theta: z.number().positive().default(10000),
-    }).strict().nullable().default(null).describe(
+    init: ModelShapeSchema.nullable().default(null).describe(
       "no checkpoint: a randomly initialised Llama of this shape with a character tokenizer " +
         "over the task's alphabet (smoke tests; a real run starts from a base model)",
     ),

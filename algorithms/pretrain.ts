@@ -25,18 +25,17 @@ import { crossEntropy } from "../kernels/logprobs.ts";
 import { readAll, scope } from "../kernels/tensor.ts";
 import { saveModel } from "../models/checkpoint.ts";
 import { generate } from "../models/generate.ts";
-import { parseHfConfig } from "../models/hf_config.ts";
 import type { CharTokenizer } from "../models/tokenizer.ts";
 import { Transformer } from "../models/transformer.ts";
 import { math } from "../rewards/math.ts";
-import { applyOverrides, parseWith, readConfigFile } from "../config.ts";
+import { applyOverrides, ModelShapeSchema, parseWith, readConfigFile } from "../config.ts";
 import { shuffle } from "../data/shuffle.ts";
 import { formatResponse, type SyntheticProblem, syntheticProblems } from "../data/synthetic.ts";
 import { orzPrompt } from "../data/template.ts";
 import { Packed } from "./batch.ts";
 import { Progress } from "./progress.ts";
 import { STREAM, streamSeed } from "./seeds.ts";
-import { taskTokenizer } from "./setup.ts";
+import { llamaConfig, taskTokenizer } from "./setup.ts";
 import { warmupLr } from "./learner.ts";
 import { seededUniform } from "../models/init.ts";
 
@@ -54,15 +53,7 @@ export const PretrainConfigSchema = z.object({
     "share of corpus examples written as worked solutions; the rest are direct answers",
   ),
   pool: z.number().int().positive().default(20000).describe("distinct train problems drawn"),
-  model: z.object({
-    hidden_size: z.number().int().positive().default(96),
-    intermediate_size: z.number().int().positive().default(256),
-    layers: z.number().int().positive().default(3),
-    heads: z.number().int().positive().default(4),
-    kv_heads: z.number().int().positive().default(4),
-    tie_embeddings: z.boolean().default(false),
-    rope_theta: z.number().positive().default(10000),
-  }).strict().default({}),
+  model: ModelShapeSchema.default({}),
   train: z.object({
     steps: z.number().int().min(0).default(3500),
     batch: z.number().int().positive().default(32),
@@ -96,21 +87,7 @@ export function resolvePretrainConfig(path: string | null, overrides: readonly s
 
 /** The base model's shape as a Hugging Face config. */
 export function baseModelConfig(cfg: PretrainConfig, tok: CharTokenizer) {
-  const m = cfg.model;
-  return parseHfConfig({
-    model_type: "llama",
-    vocab_size: tok.vocabSize,
-    hidden_size: m.hidden_size,
-    intermediate_size: m.intermediate_size,
-    num_hidden_layers: m.layers,
-    num_attention_heads: m.heads,
-    num_key_value_heads: m.kv_heads,
-    rms_norm_eps: 1e-6,
-    rope_theta: m.rope_theta,
-    tie_word_embeddings: m.tie_embeddings,
-    eos_token_id: tok.eosTokenId,
-    pad_token_id: tok.padTokenId,
-  }, "pretrain model");
+  return llamaConfig(cfg.model, tok, "pretrain model");
 }
 
 /** lr at step k: linear warm-up, then cosine decay to `final_lr_fraction` × lr. */

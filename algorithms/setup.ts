@@ -10,7 +10,8 @@ import { clone } from "../kernels/autograd.ts";
 import { keep, type Tensor } from "../kernels/tensor.ts";
 import { loadModel } from "../models/checkpoint.ts";
 import { Critic } from "../models/critic.ts";
-import { parseHfConfig } from "../models/hf_config.ts";
+import { type ModelConfig, parseHfConfig } from "../models/hf_config.ts";
+import type { z } from "zod";
 import { CharTokenizer, loadTokenizer, type Tokenizer } from "../models/tokenizer.ts";
 import { Transformer } from "../models/transformer.ts";
 import { loadProblems } from "../data/loaders.ts";
@@ -18,7 +19,7 @@ import { syntheticAlphabet, syntheticProblems } from "../data/synthetic.ts";
 import { orzPrompt } from "../data/template.ts";
 import type { Problem } from "../data/types.ts";
 import type { RunConfig } from "../config.ts";
-import { ConfigError } from "../config.ts";
+import { ConfigError, type ModelShapeSchema } from "../config.ts";
 import { STREAM, streamSeed } from "./seeds.ts";
 import { algorithms } from "./registry.ts";
 
@@ -43,6 +44,28 @@ export function taskTokenizer(
   return CharTokenizer.fromAlphabet(syntheticAlphabet(task), { specials: ["<pad>", "<eos>"] });
 }
 
+/** The Hugging Face config of a new Llama of `shape` over `tokenizer`'s vocabulary. */
+export function llamaConfig(
+  shape: z.infer<typeof ModelShapeSchema>,
+  tokenizer: Tokenizer,
+  label: string,
+): ModelConfig {
+  return parseHfConfig({
+    model_type: "llama",
+    vocab_size: tokenizer.vocabSize,
+    hidden_size: shape.hidden_size,
+    intermediate_size: shape.intermediate_size,
+    num_hidden_layers: shape.layers,
+    num_attention_heads: shape.heads,
+    num_key_value_heads: shape.kv_heads,
+    rms_norm_eps: 1e-6,
+    rope_theta: shape.rope_theta,
+    tie_word_embeddings: shape.tie_embeddings,
+    eos_token_id: tokenizer.eosTokenId,
+    pad_token_id: tokenizer.padTokenId,
+  }, label);
+}
+
 /** Build (or, with `checkpoint`, reload) the run's models. */
 export async function buildModels(cfg: RunConfig, checkpoint: string | null): Promise<RunModels> {
   const usesCritic = algorithms[cfg.algorithm].usesCritic;
@@ -63,20 +86,7 @@ export async function buildModels(cfg: RunConfig, checkpoint: string | null): Pr
   }
   const init = cfg.model.init!;
   const tokenizer = taskTokenizer(cfg.data.train.task!);
-  const modelCfg = parseHfConfig({
-    model_type: "llama",
-    vocab_size: tokenizer.vocabSize,
-    hidden_size: init.hidden_size,
-    intermediate_size: init.intermediate_size,
-    num_hidden_layers: init.layers,
-    num_attention_heads: init.heads,
-    num_key_value_heads: init.kv_heads,
-    rms_norm_eps: 1e-6,
-    rope_theta: init.rope_theta,
-    tie_word_embeddings: init.tie_embeddings,
-    eos_token_id: tokenizer.eosTokenId,
-    pad_token_id: tokenizer.padTokenId,
-  }, "model.init");
+  const modelCfg = llamaConfig(init, tokenizer, "model.init");
   const base = Transformer.random(modelCfg, { seed: streamSeed(cfg.run.seed, STREAM.init) });
   const policy = checkpoint ? await loadModel(`${checkpoint}/policy`) : cloneModel(base);
   const critic = !usesCritic
