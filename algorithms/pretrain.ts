@@ -33,6 +33,7 @@ import { shuffle } from "../data/shuffle.ts";
 import { formatResponse, type SyntheticProblem, syntheticProblems } from "../data/synthetic.ts";
 import { orzPrompt } from "../data/template.ts";
 import { Packed } from "./batch.ts";
+import { lineSpec, toSvg } from "../report/plots.ts";
 import { Progress } from "./progress.ts";
 import { STREAM, streamSeed } from "./seeds.ts";
 import { llamaConfig, taskTokenizer } from "./setup.ts";
@@ -300,4 +301,12 @@ export async function saveBase(
   await Deno.writeTextFile(`${dir}/pretrain_losses.json`, JSON.stringify(losses) + "\n");
   await Deno.writeTextFile(`${dir}/probe.json`, JSON.stringify(probe, null, 2) + "\n");
   await Deno.writeTextFile(`${dir}/probe.md`, probeTable(probe) + "\n");
+  await Deno.writeTextFile(`${dir}/loss.svg`, await lossCurve(r.losses));
+}
+
+/** The pretraining loss curve as SVG (the report's plotting code, Vega-Lite). */
+export async function lossCurve(losses: number[]): Promise<string> {
+  const values = losses.map((value, step) => ({ run: "pretrain", step: step + 1, value }));
+  const def = { metric: "pretrain/loss", title: "Pretraining loss", y: "cross-entropy (nats)" };
+  return await toSvg(lineSpec(def, values, ["pretrain"], losses.length));
 }
