@@ -560,7 +560,7 @@ Deno.test("as a subprocess: the exit code is non-zero and no uncaught error show
     assert.equal(r.code, 1, r.stderr);
     assert.ok(!r.stderr.includes("error: Uncaught"), r.stderr);
     assert.match(r.stderr, /ConfigError: .*absent\.yaml: no such file/);
-    assert.match(r.stderr, /^\s+at readConfigFile \(.*config\.ts:\d+:\d+\)$/m);
+    assert.match(r.stderr, /^\s+at readConfigFile \(.*config_parse\.ts:\d+:\d+\)$/m);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
