@@ -81,7 +81,7 @@ Deno.test("a sweep expands variants × grid × seeds; bad files fail before any 
   const r = await cli(["ablate", `${bad}/sweep.yaml`]);
   assert.equal(r.code, 1);
   assert.match(r.err, /sweep\.yaml: variant "typo": --set gae\.lamda: unknown key .*gae\.lambda/);
-  assert.rejects(() => Deno.stat(`${bad}/runs`), "no run started");
+  await assert.rejects(() => Deno.stat(`${bad}/runs`), "no run started");
   const empty = await sweepFiles({ variants: {} });
   assert.match((await cli(["ablate", `${empty}/sweep.yaml`])).err, /no variants and no grid/);
 });

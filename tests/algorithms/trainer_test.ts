@@ -96,7 +96,7 @@ for (const algorithm of ["ppo", "grpo"] as const) {
       assert.deepEqual(stillC.filter((n) => n !== "lm_head.weight"), [], `critic: ${stillC}`);
       critic.dispose();
     } else {
-      assert.rejects(() => Deno.stat(`${ckpt}/critic`));
+      await assert.rejects(() => Deno.stat(`${ckpt}/critic`));
     }
     const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).trim().split("\n");
     assert.equal(lines.length, 4, "one line for the base eval, then one per step");
