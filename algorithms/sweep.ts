@@ -12,7 +12,8 @@
  *   grid:                             # and/or the product of these values
  *     gae.gamma: [1, 0.99]
  *
- * Each run is one `deno task train` (so `--list` can hand them to a scheduler); the summary
+ * Runs go seed by seed (every variant's first seed, then every variant's second, …). Each
+ * run is one `deno task train` (so `--list` can hand them to a scheduler); the summary
  * only reads run folders. Re-running a sweep skips finished runs and resumes interrupted
  * ones from their newest checkpoint; since a resumed run reproduces the uninterrupted one,
  * the sweep's numbers do not depend on interruptions.
@@ -28,6 +29,9 @@ import {
   type RunConfig,
 } from "../config.ts";
 import { listCheckpoints } from "./checkpoint.ts";
+import { meanStd } from "../report/groups.ts";
+
+export { meanStd };
 
 export const SweepSchema = z.object({
   name: z.string().regex(/^[\w.-]+$/, "letters, digits, _ . - only").describe("runs/<name>/"),
@@ -80,9 +84,11 @@ export function loadSweep(path: string): { sweep: Sweep; runs: SweepRun[] } {
     names.add(name);
   }
   const root = sweep.dir ?? `runs/${sweep.name}`;
+  // Seed-major: every variant's first seed runs before any variant's second, so a sweep
+  // cut short (or still running) already compares every variant.
   const runs: SweepRun[] = [];
-  for (const [variant, sets] of variants) {
-    for (const seed of sweep.seeds) {
+  for (const seed of sweep.seeds) {
+    for (const [variant, sets] of variants) {
       const dir = `${root}/${variant.replace(/[^\w.,=-]/g, "_")}-s${seed}`;
       const overrides = [...sweep.set, ...sets, `run.seed=${seed}`, `run.dir=${dir}`];
       let config: RunConfig;
@@ -115,15 +121,6 @@ export function runCommand(sweep: Sweep, run: SweepRun): string {
     ...run.overrides.flatMap((o) => ["--set", q(o)]),
     "--quiet",
   ].join(" ");
-}
-
-/** Mean and sample std (0 for one value); null when there are no values. */
-export function meanStd(xs: number[]): { mean: number; std: number; n: number } | null {
-  const v = xs.filter((x) => Number.isFinite(x));
-  if (v.length === 0) return null;
-  const mean = v.reduce((a, b) => a + b, 0) / v.length;
-  const ss = v.reduce((a, x) => a + (x - mean) ** 2, 0);
-  return { mean, std: v.length > 1 ? Math.sqrt(ss / (v.length - 1)) : 0, n: v.length };
 }
 
 /** Per variant: final held-out accuracy, length, reward and time as mean ± std over seeds. */

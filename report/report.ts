@@ -16,11 +16,13 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { loadRuns, num, type RunData, type SampleLine } from "./load.ts";
+import { loadRuns, type RunData, type SampleLine } from "./load.ts";
 import { palette, type Plot, type PlotDef, renderPlots } from "./plots.ts";
+import { groupRuns, meanStd, runFinals, type Variant } from "./groups.ts";
 
 export { loadRun, loadRuns, type RunData } from "./load.ts";
 export { PLOTS } from "./plots.ts";
+export { configDiff, groupRuns, isOrzRecipe, type Variant } from "./groups.ts";
 
 /** Samples shown per phase (start, middle, end of training; base and final eval). */
 const SAMPLES_PER_PHASE = 3;
@@ -30,15 +32,27 @@ const MAX_RESPONSE_CHARS = 20_000;
 /** The report's HTML for one run folder or, for several, a comparison of them. */
 export async function renderReport(runDirs: string[]): Promise<string> {
   const runs = await loadRuns(runDirs);
-  const colours = palette(runs.length);
-  const { plots, skipped } = await renderPlots(runs);
+  const variants = groupRuns(runs);
+  // Seeds of one variant share its colour (and its curve: mean line, band over seeds).
+  const grouped = variants.some((v) => v.runs.length > 1);
+  const variantColours = palette(variants.length);
+  const colours = grouped
+    ? runs.map((r) => variantColours[variants.findIndex((v) => v.runs.includes(r))])
+    : palette(runs.length);
+  const { plots, skipped } = await renderPlots(runs, variants);
   const title = runs.length === 1
     ? `zerokit run: ${runs[0].label}`
     : `zerokit comparison: ${runs.length} runs`;
   const body = [
     header(runs, colours),
+    runs.length > 1
+      ? section(
+        grouped ? "Comparison (mean ± std over seeds)" : "Comparison",
+        comparisonTable(variants, grouped ? variantColours : colours),
+      )
+      : "",
     section("Final metrics", finalTable(runs, colours)),
-    section("Settings", settingsTable(runs)),
+    section("Settings", settingsTable(grouped ? variants : runs.map(single))),
     section("Curves", plotGrid(plots, skipped)),
     section("Samples", runs.map((r, i) => samplesOf(r, colours[i], runs.length === 1)).join("\n")),
   ].join("\n");
@@ -103,6 +117,51 @@ function arrow(base: unknown, final: unknown, digits: number): string {
   return `<b>${fmt(base, digits)} → ${fmt(final, digits)}</b>`;
 }
 
+/**
+ * One row per variant, the reference first: ORZ's recipe when a variant runs it (else the
+ * first run's variant), and every other variant as its overrides of the reference.
+ */
+function comparisonTable(variants: Variant[], colours: string[]): string {
+  const cols = [
+    "variant",
+    variants[0].orz ? "difference from ORZ's recipe" : "difference from the first variant",
+    "seeds",
+    "held-out acc. base → final",
+    "held-out length base → final",
+    "reward (last step)",
+    "length (last step)",
+    "seconds",
+  ];
+  const ms = (xs: (number | undefined)[], digits: number) => {
+    const s = meanStd(xs);
+    if (s === null) return "—";
+    return s.n > 1 ? `${fmt(s.mean, digits)} ± ${s.std.toFixed(digits)}` : fmt(s.mean, digits);
+  };
+  const rows = variants.map((v, i) => {
+    const f = v.runs.map(runFinals);
+    const diff = v.reference
+      ? (v.orz ? "(ORZ's recipe: the reference)" : "(the reference; not ORZ's recipe)")
+      : v.overrides.length > 0
+      ? v.overrides.map((o) => `<code>${esc(o)}</code>`).join(" ")
+      : "(same config)";
+    const seeds = v.runs.map((r) => fmt(get(r.config, "run.seed"), 0)).join(", ");
+    const cells = [
+      `${swatch(colours[i])}${esc(v.label)}`,
+      v.reference || v.overrides.length === 0 ? esc(diff) : diff,
+      `${v.runs.length} <span class="dim">(${esc(seeds)})</span>`,
+      `${ms(f.map((x) => x.base_accuracy), 3)} → ${ms(f.map((x) => x.final_accuracy), 3)}`,
+      `${ms(f.map((x) => x.base_length), 1)} → ${ms(f.map((x) => x.final_length), 1)}`,
+      ms(f.map((x) => x.reward), 3),
+      ms(f.map((x) => x.length), 1),
+      ms(f.map((x) => x.seconds), 0),
+    ];
+    return `<tr>${cells.map((c, j) => j === 0 ? `<th>${c}</th>` : `<td>${c}</td>`).join("")}</tr>`;
+  });
+  return `<table class="metrics comparison"><thead><tr>${
+    cols.map((c) => `<th>${esc(c)}</th>`).join("")
+  }</tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
 /** Final metrics per run: summary numbers where present, else the metrics' last values. */
 function finalTable(runs: RunData[], colours: string[]): string {
   const cols = [
@@ -120,26 +179,19 @@ function finalTable(runs: RunData[], colours: string[]): string {
   ];
   const rows = runs.map((r, i) => {
     const s = r.summary;
-    const evals = r.metrics.filter((m) => num(m, "eval/accuracy") !== undefined);
-    const base = evals.find((m) => m.step === 0);
-    const final = evals.filter((m) => m.step > 0).at(-1);
-    const steps = s?.steps ?? Math.max(0, ...r.metrics.map((m) => m.step));
+    const f = runFinals(r);
     const cells = [
       `${swatch(colours[i])}${esc(r.label)}`,
       esc(str(s?.algorithm ?? r.config?.algorithm) ?? "—"),
       fmt(s?.seed ?? get(r.config, "run.seed"), 0),
-      fmt(steps, 0),
-      fmt(s?.seconds, 1),
-      `${fmt(s?.base_accuracy ?? num(base, "eval/accuracy"), 3)} → ${
-        fmt(s?.final_accuracy ?? num(final, "eval/accuracy"), 3)
-      }`,
-      `${fmt(s?.base_length ?? num(base, "eval/length_mean"), 1)} → ${
-        fmt(s?.final_length ?? num(final, "eval/length_mean"), 1)
-      }`,
-      fmt(last(r, "reward/mean"), 3),
-      fmt(last(r, "response/length_mean"), 1),
-      fmt(last(r, "response/stop_ratio"), 3),
-      fmt(last(r, "entropy"), 3),
+      fmt(f.steps, 0),
+      fmt(f.seconds, 1),
+      `${fmt(f.base_accuracy, 3)} → ${fmt(f.final_accuracy, 3)}`,
+      `${fmt(f.base_length, 1)} → ${fmt(f.final_length, 1)}`,
+      fmt(f.reward, 3),
+      fmt(f.length, 1),
+      fmt(f.stop_ratio, 3),
+      fmt(f.entropy, 3),
     ];
     return `<tr>${cells.map((c, j) => j === 0 ? `<th>${c}</th>` : `<td>${c}</td>`).join("")}</tr>`;
   });
@@ -148,33 +200,42 @@ function finalTable(runs: RunData[], colours: string[]): string {
   }</tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
-/** The last finite value of `key` over a run's metric lines. */
-function last(r: RunData, key: string): number | undefined {
-  for (let i = r.metrics.length - 1; i >= 0; i--) {
-    const v = num(r.metrics[i], key);
-    if (v !== undefined) return v;
-  }
-  return undefined;
+/** A run as a variant of its own (for the settings table of ungrouped runs). */
+function single(r: RunData): Variant {
+  return { label: r.label, runs: [r], overrides: [], reference: false, orz: false };
 }
 
-/** The settings that tell runs apart, one column per run; rows that differ are marked. */
-function settingsTable(runs: RunData[]): string {
-  if (runs.every((r) => r.config === null)) {
+/**
+ * The settings that tell runs apart, one column per variant (a run, or the seeds of one
+ * variant, whose seed row lists them); rows that differ are marked.
+ */
+function settingsTable(variants: Variant[]): string {
+  if (variants.every((v) => v.runs[0].config === null)) {
     return `<p class="dim">No config.yaml in ${
-      runs.length === 1 ? "the run folder" : "any run"
+      variants.length === 1 && variants[0].runs.length === 1 ? "the run folder" : "any run"
     }.</p>`;
   }
   const rows = SETTINGS.map(([name, pick]) => {
-    const values = runs.map((r) => (r.config ? pick(r.config) : "—"));
-    const differs = runs.length > 1 && new Set(values).size > 1;
+    const values = variants.map((v) => {
+      const c = v.runs[0].config;
+      if (!c) return "—";
+      return name === "seed" && v.runs.length > 1
+        ? v.runs.map((r) => (r.config ? pick(r.config) : "—")).join(", ")
+        : pick(c);
+    });
+    const differs = variants.length > 1 && new Set(values).size > 1;
     return `<tr${differs ? ' class="differs"' : ""}><th>${esc(name)}</th>${
       values.map((v) => `<td>${esc(v)}</td>`).join("")
     }</tr>`;
   });
-  const head = runs.length > 1
-    ? `<thead><tr><th></th>${runs.map((r) => `<th>${esc(r.label)}</th>`).join("")}</tr></thead>`
+  const head = variants.length > 1
+    ? `<thead><tr><th></th>${variants.map((v) => `<th>${esc(v.label)}</th>`).join("")}</tr></thead>`
     : "";
-  const note = runs.length > 1 ? `<p class="dim">Rows in bold differ between runs.</p>` : "";
+  const note = variants.length > 1
+    ? `<p class="dim">Rows in bold differ between ${
+      variants.some((v) => v.runs.length > 1) ? "variants" : "runs"
+    }.</p>`
+    : "";
   return `<table class="settings">${head}<tbody>${rows.join("")}</tbody></table>${note}`;
 }
 

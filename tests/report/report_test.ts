@@ -9,7 +9,17 @@ import assert from "node:assert/strict";
 import { resolve } from "node:path";
 import { stringify } from "yaml";
 import { run as runCli } from "../../cli.ts";
-import { defaultOut, PLOTS, renderReport, writeReport } from "../../report/report.ts";
+import {
+  configDiff,
+  defaultOut,
+  groupRuns,
+  isOrzRecipe,
+  loadRuns,
+  PLOTS,
+  renderReport,
+  writeReport,
+} from "../../report/report.ts";
+import { bandCurve } from "../../report/groups.ts";
 
 const XSS = "<script>alert(1)</script>";
 const XSS_TITLE = "<script>document.title='PWNED'</script>";
@@ -23,6 +33,10 @@ interface RunOpts {
   seed?: number;
   /** The response of every sample line (default: a short answer). */
   response?: string;
+  /** GAE γ, λ (default: 1, 1, which with PPO and no KL is ORZ's recipe). */
+  gae?: [number, number];
+  /** Added to every train metric (tells seeds apart in band tests). */
+  offset?: number;
 }
 
 /** Write a run folder like the trainer's: config.yaml, metrics.jsonl, samples.jsonl, summary. */
@@ -40,6 +54,7 @@ async function makeRun(dir: string, o: RunOpts = {}): Promise<void> {
     rollout: { max_new_tokens: 16, temperature: 1 },
     reward: { name: "math", extract: "answer" },
     kl: { mode: o.kl ? "loss" : "none", estimator: "k3", coef: 0.001 },
+    gae: { gamma: o.gae?.[0] ?? 1, lambda: o.gae?.[1] ?? 1 },
     data: { train: { task: "parity", difficulty: [2, 4], count: 64 }, eval: null },
   };
   await Deno.writeTextFile(`${dir}/config.yaml`, stringify(config));
@@ -54,7 +69,7 @@ async function makeRun(dir: string, o: RunOpts = {}): Promise<void> {
   for (let s = 1; s <= steps; s++) {
     metrics.push({
       step: s,
-      "reward/mean": s / steps,
+      "reward/mean": s / steps + (o.offset ?? 0),
       "reward/std": 0.3,
       accuracy: s / steps,
       "response/length_mean": 10 + Math.sin(s),
@@ -231,7 +246,8 @@ Deno.test("two runs: curves overlaid in one colour each, final metrics per run",
   // Only run b logged KL: one line, in b's colour.
   assert.deepEqual(lineStrokes(plotSvg(html, "kl/k3")), ["#f58518"]);
   // The table of final metrics: one row per run.
-  const table = html.slice(html.indexOf('<table class="metrics">'), html.indexOf("</table>"));
+  const start = html.indexOf('<table class="metrics">');
+  const table = html.slice(start, html.indexOf("</table>", start));
   assert.equal(count(table, "<tr>"), 3);
   assert.match(table, /a<\/th><td>ppo<\/td><td>1<\/td><td>6<\/td><td>12\.5<\/td>/);
   assert.match(table, /b<\/th><td>ppo<\/td><td>2<\/td><td>6<\/td><td>12\.5<\/td>/);
@@ -242,6 +258,131 @@ Deno.test("two runs: curves overlaid in one colour each, final metrics per run",
   );
   assert.match(html, /<tr class="differs"><th>seed<\/th>/);
   assert.match(html, /<tr><th>steps<\/th><td>6<\/td><td>6<\/td><\/tr>/);
+  // The comparison table: ORZ's recipe (a) first even when given second; b as its overrides.
+  const swapped = await renderReport([b, a]);
+  assert.match(swapped, /<h2>Comparison<\/h2>/);
+  const cmp = swapped.slice(swapped.indexOf('<table class="metrics comparison">'));
+  const rows = cmp.slice(0, cmp.indexOf("</table>")).split("<tr>").slice(2);
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /a<\/th><td>\(ORZ&#39;s recipe: the reference\)<\/td><td>1 /);
+  assert.match(rows[1], /b<\/th><td><code>kl\.mode=loss<\/code><\/td><td>1 /);
+});
+
+Deno.test("variants: seeds grouped by config, ORZ's recipe first, the rest as its overrides", async () => {
+  const d = `${tmp}/groups`;
+  // Given out of order: a λ = 0.95 variant (2 seeds), a GRPO run, then ORZ's recipe (2 seeds).
+  await makeRun(`${d}/lam-s0`, { seed: 0, gae: [1, 0.95] });
+  await makeRun(`${d}/lam-s1`, { seed: 1, gae: [1, 0.95] });
+  await makeRun(`${d}/grpo-s0`, { seed: 0, algorithm: "grpo" });
+  await makeRun(`${d}/orz-s0`, { seed: 0 });
+  await makeRun(`${d}/orz-s1`, { seed: 1 });
+  const runs = await loadRuns(
+    ["lam-s0", "lam-s1", "grpo-s0", "orz-s0", "orz-s1"].map((n) => `${d}/${n}`),
+  );
+  const variants = groupRuns(runs);
+  assert.deepEqual(variants.map((v) => v.label), ["orz", "lam", "grpo-s0"]);
+  assert.deepEqual(variants.map((v) => v.runs.length), [2, 2, 1]);
+  assert.deepEqual(variants.map((v) => v.orz), [true, false, false]);
+  assert.ok(variants[0].reference && !variants[1].reference);
+  assert.deepEqual(variants[0].overrides, []);
+  assert.deepEqual(variants[1].overrides, ["gae.lambda=0.95"]);
+  assert.deepEqual(variants[2].overrides, ["algorithm=grpo"]);
+  // Without an ORZ-recipe run the first variant is the reference.
+  const noOrz = groupRuns(runs.slice(0, 3));
+  assert.deepEqual(noOrz.map((v) => [v.label, v.orz, v.reference]), [
+    ["lam", false, true],
+    ["grpo-s0", false, false],
+  ]);
+  assert.deepEqual(noOrz[1].overrides, ["algorithm=grpo", "gae.lambda=1"]);
+  assert.equal(isOrzRecipe(runs[3].config), true);
+  assert.equal(isOrzRecipe({ ...runs[3].config, kl: { mode: "loss" } }), false);
+  assert.equal(isOrzRecipe({ ...runs[3].config, reward: { name: "format" } }), false);
+  assert.equal(isOrzRecipe(null), false);
+  // run.* never counts; nested keys are dotted; a key only one side has is listed.
+  assert.deepEqual(
+    configDiff(
+      { run: { seed: 0 }, a: { b: 1, c: [1, 2] }, d: "x" },
+      { run: { seed: 5 }, a: { b: 1, c: [1, 3], e: true }, d: "y" },
+    ),
+    ["a.c=[1,3]", "d=y", "a.e=true"],
+  );
+  assert.deepEqual(configDiff({ a: { b: 1 } }, {}), ["a.b=null"]);
+});
+
+Deno.test("a variant's curve: mean over the seeds that logged each step, band ± sample std", async () => {
+  const d = `${tmp}/band`;
+  // Random curves; seed 2 logs every other step only.
+  const rand = (() => {
+    let x = 0x9e3779b9;
+    return () => ((x = (x * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  })();
+  const curves = [0, 1, 2].map((seed) =>
+    Array.from({ length: 9 }, (_, s) => ({ step: s + 1, v: rand() * 3 - 1 }))
+      .filter(({ step }) => seed < 2 || step % 2 === 0)
+  );
+  for (const [seed, c] of curves.entries()) {
+    await Deno.mkdir(`${d}/v-s${seed}`, { recursive: true });
+    await Deno.writeTextFile(`${d}/v-s${seed}/config.yaml`, stringify({ run: { seed }, x: 1 }));
+    await Deno.writeTextFile(
+      `${d}/v-s${seed}/metrics.jsonl`,
+      c.map(({ step, v }) => JSON.stringify({ step, m: v })).join("\n") + "\n",
+    );
+  }
+  const [variant] = groupRuns(await loadRuns([0, 1, 2].map((s) => `${d}/v-s${s}`)));
+  assert.equal(variant.runs.length, 3);
+  const reference = (window: number) =>
+    Array.from({ length: 9 }, (_, i) => i + 1).map((step) => {
+      const xs = curves.flatMap((c) => {
+        const i = c.findIndex((p) => p.step === step);
+        if (i < 0) return [];
+        const w = c.slice(Math.max(0, i - window), i + window + 1);
+        return [w.reduce((s, p) => s + p.v, 0) / w.length];
+      });
+      const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
+      const std = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1));
+      return { step, mean, std, n: xs.length };
+    });
+  for (const window of [0, 2]) {
+    const got = bandCurve(variant, "m", window);
+    const want = reference(window);
+    assert.deepEqual(got.map((p) => [p.step, p.n]), want.map((p) => [p.step, p.n]));
+    for (const [i, p] of got.entries()) {
+      assert.ok(Math.abs(p.value - want[i].mean) < 1e-12, `step ${p.step}`);
+      assert.ok(Math.abs(p.hi - p.lo - 2 * want[i].std) < 1e-12, `step ${p.step}`);
+    }
+  }
+  assert.deepEqual(bandCurve(variant, "absent"), []);
+});
+
+Deno.test("a sweep's report: one curve and band per variant, a comparison table with ORZ first", async () => {
+  const d = `${tmp}/sweep`;
+  const dirs: string[] = [];
+  for (const [name, gae] of [["gamma_0.9", [0.9, 1]], ["orz", [1, 1]]] as const) {
+    for (const seed of [0, 1, 2]) {
+      dirs.push(`${d}/${name}-s${seed}`);
+      await makeRun(dirs.at(-1)!, { seed, gae: [...gae], offset: 0.1 * seed });
+    }
+  }
+  const html = await renderReport(dirs);
+  assert.match(html, /<h2>Comparison \(mean ± std over seeds\)<\/h2>/);
+  const table = html.slice(html.indexOf('<table class="metrics comparison">'));
+  const rows = table.slice(0, table.indexOf("</table>")).split("<tr>").slice(2);
+  assert.equal(rows.length, 2);
+  assert.match(rows[0], /orz<\/th><td>\(ORZ&#39;s recipe: the reference\)<\/td><td>3 /);
+  assert.match(rows[1], /gamma_0\.9<\/th><td><code>gae\.gamma=0\.9<\/code><\/td><td>3 /);
+  // summary.json's accuracies (the same for every seed here) win over the metric lines.
+  assert.match(rows[0], /<td>0\.100 ± 0\.000 → 0\.150 ± 0\.000<\/td>/);
+  // Reward: each seed's last step is 1 + 0.1·seed: mean 1.100, std 0.100.
+  assert.match(rows[0], /<td>1\.100 ± 0\.100<\/td>/);
+  // Curves: one line per variant (not per run), each with a band.
+  const svg = plotSvg(html, "reward/mean");
+  assert.deepEqual(lineStrokes(svg), ["#4c78a8", "#f58518"]);
+  assert.equal(count(svg, 'aria-roledescription="area mark"'), 2);
+  assert.match(svg, />orz<\/text>/);
+  assert.match(svg, />gamma_0\.9<\/text>/);
+  // The settings table has a column per variant; the seed row lists the seeds.
+  assert.match(html, /<tr class="differs"><th>GAE γ, λ<\/th><td>1, 1<\/td><td>0\.9, 1<\/td>/);
+  assert.match(html, /<tr><th>seed<\/th><td>0, 1, 2<\/td><td>0, 1, 2<\/td><\/tr>/);
 });
 
 Deno.test("default output: RUN_DIR/report.html for one run, ./report.html for several", () => {
