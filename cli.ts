@@ -34,8 +34,13 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
     load: async () => ({ main: (await import("./algorithms/pretrain_cli.ts")).pretrainMain }),
   },
   ablate: {
-    about: "run a sweep (grid × seeds) and summarise it: ablate configs/ablate/NAME.yaml [--list]",
+    about:
+      "run a sweep (grid × seeds) and summarise it: ablate SWEEP.yaml [--list | --index I | --report]",
     load: async () => ({ main: (await import("./algorithms/sweep_cli.ts")).ablateMain }),
+  },
+  worker: {
+    about: "a rollout worker for distributed training: worker --redis URL --store DIR",
+    load: async () => ({ main: (await import("./algorithms/distributed/worker.ts")).workerMain }),
   },
   eval: {
     about: "avg@k / pass@k of a checkpoint on datasets (--model DIR --data FILE [--k K])",

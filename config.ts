@@ -266,6 +266,34 @@ export const RunConfigSchema = z.object({
       "responses per step written to samples.jsonl",
     ),
   }).strict().default({}),
+
+  distributed: z.object({
+    redis: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").nullable().default(
+      null,
+    ).describe(
+      "redis://HOST:PORT: rollouts run on workers (`deno task worker`) over Redis Streams; " +
+        "null: in this process",
+    ),
+    store: z.string().nullable().default(null).describe(
+      "a folder the workers see too (their --store): weights versions go to " +
+        "<store>/<run.name>/weights/",
+    ),
+    prefix: z.string().regex(/^[\w.:-]+$/).default("zerokit").describe(
+      "Redis key prefix, shared with the workers' --prefix",
+    ),
+    max_lag: z.number().int().min(0).default(0).describe(
+      "policy versions a trajectory may lag the learner (0: strictly on-policy, ORZ); > 0: " +
+        "the next steps' tasks are sampled ahead with older weights, whose sampler " +
+        "log-probs are the old policy",
+    ),
+    task_size: z.number().int().positive().nullable().default(null).describe(
+      "sequences per worker task; null: rollout.batch_size (the local batches, so a run " +
+        "with one worker matches the local run)",
+    ),
+    timeout_s: z.number().positive().default(1800).describe(
+      "fail a step whose rollout tasks are not all answered after this long",
+    ),
+  }).strict().default({}),
 }).strict();
 
 /** A resolved run config (every key present). */
@@ -337,6 +365,15 @@ function checkConsistency(cfg: RunConfig, source: string): RunConfig {
   if (cfg.algorithm === "grpo" && !["group", "group_std"].includes(cfg.advantage.norm)) {
     // GRPO has no critic: its advantages are group-relative by definition.
     fail('algorithm "grpo" needs advantage.norm "group_std" (GRPO) or "group" (Dr. GRPO)');
+  }
+  const dist = cfg.distributed;
+  if ((dist.redis === null) !== (dist.store === null)) {
+    fail(
+      'set both "distributed.redis" and "distributed.store" (workers load weights from the store)',
+    );
+  }
+  if (dist.redis === null && dist.max_lag > 0) {
+    fail('"distributed.max_lag" > 0 needs rollout workers: set "distributed.redis" too');
   }
   if (cfg.algorithm === "grpo" && train.samples_per_prompt < 2) {
     fail('algorithm "grpo" compares samples of one prompt: train.samples_per_prompt must be ≥ 2');

@@ -22,6 +22,15 @@ export interface Algorithm {
 }
 
 /**
+ * The old log-probs of the PPO ratio: the training forward's, except for samples drawn by an
+ * older policy than the step's (`distributed.max_lag` > 0), whose sampler log-probs are the
+ * behaviour policy (recomputing them with today's weights would hide the lag).
+ */
+export function ratioLogprobs(old: Ragged, buffer: readonly Scored[], step: number): Ragged {
+  return buffer.map((s, i) => (s.version < step - 1 ? Float64Array.from(s.logprobs) : old[i]));
+}
+
+/**
  * Entropy of the sampling policy, the sampler-vs-training log-prob gap (a free correctness
  * check: both score the same tokens under the same weights), and, when there is a
  * reference, the KL to it by every estimator.

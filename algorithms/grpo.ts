@@ -17,7 +17,7 @@
 import { groupAdvantages } from "./advantages.ts";
 import { klTokens } from "./kl.ts";
 import type { Learner } from "./learner.ts";
-import { type AlgorithmResult, rolloutStats } from "./common.ts";
+import { type AlgorithmResult, ratioLogprobs, rolloutStats } from "./common.ts";
 import type { Scored } from "./types.ts";
 
 export async function grpoStep(
@@ -48,7 +48,7 @@ export async function grpoStep(
   // 4. Policy update.
   const actor = await learner.updatePolicy(
     buffer,
-    { oldLogprobs: old.logprobs, advantages, refLogprobs: ref },
+    { oldLogprobs: ratioLogprobs(old.logprobs, buffer, step), advantages, refLogprobs: ref },
     step,
   );
   return { metrics: { ...rolloutStats(buffer, old, ref), ...actor }, advantages };

@@ -32,7 +32,7 @@ import {
 } from "./advantages.ts";
 import { klTokens } from "./kl.ts";
 import type { Learner } from "./learner.ts";
-import { type AlgorithmResult, rolloutStats } from "./common.ts";
+import { type AlgorithmResult, ratioLogprobs, rolloutStats } from "./common.ts";
 import type { Scored } from "./types.ts";
 
 export async function ppoStep(
@@ -76,7 +76,7 @@ export async function ppoStep(
   const actorOn = step > cfg.critic.warmup_steps;
   const actor = actorOn
     ? await learner.updatePolicy(buffer, {
-      oldLogprobs: old.logprobs,
+      oldLogprobs: ratioLogprobs(old.logprobs, buffer, step),
       advantages,
       refLogprobs: ref,
     }, step)

@@ -38,6 +38,28 @@ export interface Sampling {
   batchSize: number;
 }
 
+/** One sequence to sample: the `k`-th sample of prompt `p`. */
+export interface RolloutSeq {
+  p: RolloutPrompt;
+  k: number;
+}
+
+/**
+ * A step's sequences (prompt-major: every sample of prompt 0, then of prompt 1, …) cut into
+ * chunks of `chunk` sequences: each chunk is one generate() call locally and one task when
+ * the rollouts run on workers, so both paths sample exactly the same batches.
+ */
+export function planRollout(
+  prompts: readonly RolloutPrompt[],
+  samples: number,
+  chunk: number,
+): RolloutSeq[][] {
+  const seqs = prompts.flatMap((p) => Array.from({ length: samples }, (_, k) => ({ p, k })));
+  const chunks: RolloutSeq[][] = [];
+  for (let a = 0; a < seqs.length; a += chunk) chunks.push(seqs.slice(a, a + chunk));
+  return chunks;
+}
+
 /** Sample `sampling.samples` responses for each prompt with the policy at `version`. */
 export async function rollout(
   model: Transformer,
@@ -46,9 +68,21 @@ export async function rollout(
   prompts: readonly RolloutPrompt[],
   sampling: Sampling,
 ): Promise<Trajectory[]> {
-  const seqs = prompts.flatMap((p) =>
-    Array.from({ length: sampling.samples }, (_, k) => ({ p, k }))
-  );
+  const out: Trajectory[] = [];
+  for (const chunk of planRollout(prompts, sampling.samples, sampling.batchSize)) {
+    out.push(...await rolloutChunk(model, tokenizer, version, chunk, sampling));
+  }
+  return out;
+}
+
+/** Sample the sequences of one chunk in one generate() call (`sampling.batchSize` unused). */
+export async function rolloutChunk(
+  model: Transformer,
+  tokenizer: Tokenizer,
+  version: number,
+  chunk: readonly RolloutSeq[],
+  sampling: Sampling,
+): Promise<Trajectory[]> {
   const eos = model.cfg.eosTokenId;
   const eosIds = [
     ...new Set([
@@ -56,35 +90,67 @@ export async function rollout(
       ...(Array.isArray(eos) ? eos : eos === null || eos === undefined ? [] : [eos]),
     ]),
   ];
-  const out: Trajectory[] = [];
-  for (let a = 0; a < seqs.length; a += sampling.batchSize) {
-    const chunk = seqs.slice(a, a + sampling.batchSize);
-    const gens = await generate(model, chunk.map((s) => s.p.ids), {
-      maxNewTokens: sampling.maxNewTokens,
-      temperature: sampling.temperature,
-      topP: sampling.topP,
-      topK: sampling.topK,
-      seed: sampling.seed,
-      // A sequence's draws depend on (seed, its id), not on the batch it ran in.
-      seqIds: chunk.map((s) => s.p.group * sampling.samples + s.k),
-      eosTokenIds: eosIds,
-      stopStrings: [...sampling.stop],
-      decode: (ids) => tokenizer.decode(ids),
-    });
-    gens.forEach((g, i) =>
-      out.push({
-        problemId: chunk[i].p.problemId,
-        group: chunk[i].p.group,
-        prompt: chunk[i].p.ids,
-        response: g.tokens,
-        logprobs: g.logprobs,
-        text: g.text,
-        finish: g.finish,
-        version,
-      })
-    );
-  }
-  return out;
+  const gens = await generate(model, chunk.map((s) => s.p.ids), {
+    maxNewTokens: sampling.maxNewTokens,
+    temperature: sampling.temperature,
+    topP: sampling.topP,
+    topK: sampling.topK,
+    seed: sampling.seed,
+    // A sequence's draws depend on (seed, its id), not on the batch it ran in.
+    seqIds: chunk.map((s) => s.p.group * sampling.samples + s.k),
+    eosTokenIds: eosIds,
+    stopStrings: [...sampling.stop],
+    decode: (ids) => tokenizer.decode(ids),
+  });
+  return gens.map((g, i) => ({
+    problemId: chunk[i].p.problemId,
+    group: chunk[i].p.group,
+    prompt: chunk[i].p.ids,
+    response: g.tokens,
+    logprobs: g.logprobs,
+    text: g.text,
+    finish: g.finish,
+    version,
+  }));
+}
+
+/** What one step asks of a rollout source. */
+export interface RolloutRequest {
+  step: number;
+  /** The policy version the step's updates start from (updates so far). */
+  version: number;
+  prompts: RolloutPrompt[];
+  sampling: Sampling;
+  /** Gold answers by problem id. */
+  golds: ReadonlyMap<string, unknown>;
+}
+
+/**
+ * Where a step's scored trajectories come from: sampled here with the policy in memory
+ * (`localRollouts`), or by workers over Redis Streams (algorithms/distributed/). Either
+ * returns them prompt-major, plus the source's own metrics.
+ */
+export interface RolloutSource {
+  collect(req: RolloutRequest): Promise<{ scored: Scored[]; metrics: Record<string, number> }>;
+  close(): Promise<void>;
+}
+
+/** Rollouts with the policy in this process, scored here. */
+export function localRollouts(
+  model: Transformer,
+  tokenizer: Tokenizer,
+  reward: RewardSettings,
+  custom?: RewardFn,
+): RolloutSource {
+  return {
+    async collect(req) {
+      const trajs = await rollout(model, tokenizer, req.version, req.prompts, req.sampling);
+      const t0 = performance.now();
+      const scored = score(trajs, req.golds, reward, custom);
+      return { scored, metrics: { "time/score": (performance.now() - t0) / 1000 } };
+    },
+    close: () => Promise.resolve(),
+  };
 }
 
 /** Reward settings (config.ts `reward`). */

@@ -1,15 +1,27 @@
 /**
- * `deno task ablate SWEEP.yaml [--list] [--quiet]`: run a sweep's runs one after another
- * (finished ones skipped, interrupted ones resumed), then write `runs/<sweep>/summary.json`
- * and print the table. `--list` prints one `deno task train` command per run instead, for a
- * cluster scheduler; the summary step only reads run folders, so it works after those too.
+ * `deno task ablate SWEEP.yaml [--list | --index I | --report] [--quiet]`: run a sweep's runs
+ * one after another (finished ones skipped, interrupted ones resumed), then write
+ * `runs/<sweep>/summary.json` and `report.html` and print the table.
+ *
+ * For a cluster scheduler: `--list` prints one independent `deno task train` command per run;
+ * `--index I` runs only run I (0-based, in `--list` order: a Slurm array's
+ * `$SLURM_ARRAY_TASK_ID`, a Kubernetes Indexed Job's `$JOB_COMPLETION_INDEX`), skipping it
+ * when finished and resuming it when interrupted; `--report` trains nothing and writes the
+ * summary and report from the run folders, so it runs once every job is done.
  *
  * @module
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config.ts";
 import { initGpu } from "../kernels/device.ts";
-import { loadSweep, runCommand, runState, summariseSweep } from "./sweep.ts";
+import {
+  loadSweep,
+  runCommand,
+  runState,
+  summariseSweep,
+  type Sweep,
+  type SweepRun,
+} from "./sweep.ts";
 import { resumeRun, train } from "./trainer.ts";
 import { writeReport } from "../report/report.ts";
 
@@ -19,16 +31,34 @@ export async function ablateMain(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       list: { type: "boolean", default: false },
+      index: { type: "string" },
+      report: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
     },
   });
   if (positionals.length !== 1) {
     throw new ConfigError("ablate needs one sweep file: deno task ablate configs/ablate/NAME.yaml");
   }
-  const { sweep, runs } = loadSweep(positionals[0]);
+  const { sweep, runs: all } = loadSweep(positionals[0]);
+  if ([values.list, values.index !== undefined, values.report].filter(Boolean).length > 1) {
+    throw new ConfigError("ablate: --list, --index and --report are alternatives; give one");
+  }
   if (values.list) {
-    for (const r of runs) console.log(runCommand(sweep, r));
+    for (const r of all) console.log(runCommand(sweep, r));
     return 0;
+  }
+  if (values.report) return await summarise(sweep, all);
+  let runs = all;
+  if (values.index !== undefined) {
+    const i = Number(values.index);
+    if (!/^\d+$/.test(values.index) || i >= all.length) {
+      throw new ConfigError(
+        `ablate --index: expected a run index 0…${
+          all.length - 1
+        } (--list order), got "${values.index}"`,
+      );
+    }
+    runs = [all[i]];
   }
   await initGpu();
   let stop: Deno.Signal | null = null;
@@ -40,9 +70,9 @@ export async function ablateMain(args: string[]): Promise<number> {
   const handlers = (["SIGINT", "SIGTERM"] as const).map((s) => [s, onSignal(s)] as const);
   handlers.forEach(([s, h]) => Deno.addSignalListener(s, h));
   try {
-    for (const [i, run] of runs.entries()) {
+    for (const run of runs) {
       const state = await runState(run);
-      const label = `[${i + 1}/${runs.length}] ${run.variant} seed ${run.seed}`;
+      const label = `[${all.indexOf(run) + 1}/${all.length}] ${run.variant} seed ${run.seed}`;
       if (state === "done") {
         console.log(`${label}: done, skipped`);
         continue;
@@ -57,6 +87,21 @@ export async function ablateMain(args: string[]): Promise<number> {
     }
   } finally {
     handlers.forEach(([s, h]) => Deno.removeSignalListener(s, h));
+  }
+  // One run of an array job: the summary waits for `--report` once all are done.
+  if (values.index !== undefined) return 0;
+  return await summarise(sweep, all);
+}
+
+/** Write the sweep's summary.json and report.html from its (finished) run folders. */
+async function summarise(sweep: Sweep, runs: SweepRun[]): Promise<number> {
+  const missing: string[] = [];
+  for (const r of runs) if ((await runState(r)) !== "done") missing.push(r.dir);
+  if (missing.length) {
+    throw new ConfigError(
+      `${sweep.name}: ${missing.length} of ${runs.length} runs are not finished ` +
+        `(first: ${missing[0]}); run them (deno task ablate FILE, or --index I) before the report`,
+    );
   }
   const summary = await summariseSweep(sweep, runs);
   const root = sweep.dir ?? `runs/${sweep.name}`;

@@ -32,7 +32,14 @@ import { evaluate } from "./evaluate.ts";
 import { Learner } from "./learner.ts";
 import { Progress } from "./progress.ts";
 import { algorithms } from "./registry.ts";
-import { type RewardSettings, rollout, type Sampling, score } from "./rollout.ts";
+import {
+  localRollouts,
+  type RewardSettings,
+  type RolloutRequest,
+  type RolloutSource,
+  type Sampling,
+} from "./rollout.ts";
+import { remoteRollouts } from "./distributed/remote.ts";
 import { STREAM, streamSeed } from "./seeds.ts";
 import { buildModels, loadDataset, promptEncoder } from "./setup.ts";
 import { RunFiles } from "./run_files.ts";
@@ -165,6 +172,27 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     return r.metrics;
   };
 
+  // Rollouts in this process, or on workers over Redis (distributed.redis).
+  const request = (step: number, problems: Problem[]): RolloutRequest => ({
+    step,
+    version: step - 1,
+    prompts: problems.map((p, group) => ({ problemId: p.id, group, ids: encode(p) })),
+    sampling: sampling(step),
+    golds,
+  });
+  let current = state.step;
+  const source: RolloutSource = cfg.distributed.redis
+    ? await remoteRollouts(cfg, models.policy, tokenizer, rewardSettings, {
+      custom: opts.reward,
+      // The requests of the steps after the current one, for sampling ahead (max_lag > 0).
+      ahead: (k) => {
+        const peek = PromptStream.restore(trainProblems, cfg.run.seed, stream.state());
+        for (let i = 1; i < k; i++) peek.next(cfg.train.prompts_per_step);
+        return request(current + k, peek.next(cfg.train.prompts_per_step));
+      },
+    })
+    : localRollouts(models.policy, tokenizer, rewardSettings, opts.reward);
+
   const history: Metrics[] = [];
   const progress = new Progress(cfg.train.steps, { quiet: opts.quiet, bar: opts.bar });
   let lastCkpt: string | null = null;
@@ -194,17 +222,14 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     for (let step = state.step + 1; step <= cfg.train.steps; step++) {
       const tStep = performance.now();
       learner.resetTimes();
+      current = step;
       // 1. Prompts.
       const problems: Problem[] = stream.next(cfg.train.prompts_per_step);
-      const prompts = problems.map((p, group) => ({ problemId: p.id, group, ids: encode(p) }));
-      // 2. Rollouts with the current weights (version = updates so far).
+      // 2–3. Rollouts with the current weights (version = updates so far), and rewards.
       const tGen = performance.now();
-      const trajs = await rollout(models.policy, tokenizer, step - 1, prompts, sampling(step));
-      const genSeconds = (performance.now() - tGen) / 1000;
-      // 3. Rewards.
-      const tScore = performance.now();
-      const scored = score(trajs, golds, rewardSettings, opts.reward);
-      const scoreSeconds = (performance.now() - tScore) / 1000;
+      const { scored, metrics: sourceMetrics } = await source.collect(request(step, problems));
+      const { "time/score": scoreSeconds = 0, ...rolloutMetrics } = sourceMetrics;
+      const genSeconds = (performance.now() - tGen) / 1000 - scoreSeconds;
       // 4–6. The algorithm: scoring forwards, advantages, updates.
       const result: AlgorithmResult = await algorithm.step(learner, scored, step);
       await sync();
@@ -219,6 +244,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
         ...result.metrics,
         skipped_updates: learner.skippedUpdates,
         ...evalMetrics,
+        ...rolloutMetrics,
         tokens_per_s: genTokens / Math.max(genSeconds, 1e-9),
         "time/generate": genSeconds,
         "time/score": scoreSeconds,
@@ -247,6 +273,7 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     report = await writeReport([dir]);
   } finally {
     progress.stop();
+    await source.close();
     learner.dispose();
     models.policy.dispose();
     models.critic?.dispose();

@@ -1,6 +1,7 @@
 /**
  * Runs grouped into variants for a comparison: runs whose resolved configs agree on every
- * key outside `run.*` (name, seed, folder) are seeds of one variant. The variant running
+ * key outside `run.*` (name, seed, folder) and where the rollouts ran (`distributed.redis`,
+ * `store`, `prefix`, `timeout_s`) are seeds of one variant. The variant running
  * ORZ's recipe (see `isOrzRecipe`) comes first and is the reference; every other variant is
  * described by its overrides of the reference (`gae.lambda=0.95`), and its numbers are
  * means ± sample std over its seeds.
@@ -174,8 +175,21 @@ function uniqueVariantLabels(groups: RunData[][]): string[] {
   });
 }
 
+/** Keys that say where a run ran, not what it computed. */
+const PLACEMENT = ["redis", "store", "prefix", "timeout_s"];
+
 function withoutRun(c: Config): Config {
   const { run: _run, ...rest } = c;
+  const d = rest.distributed;
+  if (d && typeof d === "object") {
+    const kept = Object.entries(d as Config).filter(([k]) => !PLACEMENT.includes(k));
+    // On-policy with the local batches computes what a run from before the section did.
+    const local = kept.every(([k, v]) =>
+      (k === "max_lag" && v === 0) || (k === "task_size" && v === null)
+    );
+    if (local) delete rest.distributed;
+    else rest.distributed = Object.fromEntries(kept);
+  }
   return rest;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Sweeps: expansion (variants, grid, seeds), validation before any run, `--list`, re-running
- * a finished sweep trains nothing, and an interrupted sweep finishes with the numbers of an
- * uninterrupted one.
+ * a finished sweep trains nothing, an interrupted sweep finishes with the numbers of an
+ * uninterrupted one, and so does one run as an array job (`--index I`, then `--report`).
  */
 import { stringify } from "yaml";
 import { run } from "../../cli.ts";
@@ -109,6 +109,24 @@ Deno.test("re-running a finished sweep trains nothing; an interrupted one finish
   const sb = JSON.parse(await Deno.readTextFile(`${cut}/runs/summary.json`));
   assert.deepEqual(strip(sb), strip(sa));
   assert.ok(sa.variants[0].final_accuracy !== null);
+
+  // As a scheduler's array job: one run per --index, then --report from the folders.
+  const arr = await sweepFiles();
+  const early = await cli(["ablate", `${arr}/sweep.yaml`, "--report"]);
+  assert.equal(early.code, 1);
+  assert.match(early.err, /t: 4 of 4 runs are not finished/);
+  assert.match((await cli(["ablate", `${arr}/sweep.yaml`, "--index", "4"])).err, /0…3/);
+  for (const i of [3, 0, 2, 1]) {
+    const r = await cli(["ablate", `${arr}/sweep.yaml`, "--index", String(i), "--quiet"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal((r.out.match(/starting/g) ?? []).length, 1, r.out);
+  }
+  await assert.rejects(() => Deno.stat(`${arr}/runs/summary.json`), "no summary before --report");
+  const rep = await cli(["ablate", `${arr}/sweep.yaml`, "--report"]);
+  assert.equal(rep.code, 0, rep.err);
+  const sc = JSON.parse(await Deno.readTextFile(`${arr}/runs/summary.json`));
+  assert.deepEqual(strip(sc), strip(sa));
+  await Deno.stat(`${arr}/runs/report.html`);
 });
 
 Deno.test("the shipped sweeps in configs/ablate/ expand and resolve", () => {
