@@ -1,5 +1,5 @@
 /**
- * Distributed rollouts against a real `redis-server` (tests/redis_server.ts): the learner's
+ * Distributed rollouts against a real `redis-server` (tools/redis_server.ts): the learner's
  * metrics with workers equal the local loop's (timing and distributed/* counters aside),
  * and they still do after each fault the design claims to survive — a worker SIGKILLed
  * holding a task, a duplicated result, Redis SIGKILLed and restarted mid-step, the learner
@@ -24,7 +24,7 @@ import { ratioLogprobs } from "../../algorithms/common.ts";
 import { buildModels } from "../../algorithms/setup.ts";
 import { readAll } from "../../kernels/tensor.ts";
 import { assert, gpuReady, randn } from "../helpers.ts";
-import { redisBinary, RedisServer } from "../redis_server.ts";
+import { redisBinary, RedisServer } from "../../tools/redis_server.ts";
 
 await gpuReady;
 

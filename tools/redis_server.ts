@@ -1,5 +1,5 @@
 /**
- * A real `redis-server` for the distributed tests: started by the test on 127.0.0.1 on a
+ * A real `redis-server` for the distributed tests and bench/distributed_bench.ts: started by the test on 127.0.0.1 on a
  * free port, with append-only persistence fsynced on every write (so a kill and restart
  * keeps every acknowledged write), in a temporary folder. Tests that need it are ignored
  * when there is no `redis-server` (CI installs Debian's package; an ignored test fails CI).
