@@ -515,3 +515,15 @@ Deno.test("weights store: versions are immutable, checked, and a torn copy is re
     models.critic?.dispose();
   }
 });
+
+Deno.test("an unreachable Redis is one error line naming the URL, at once", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close(); // nothing listens there now
+  const t0 = Date.now();
+  await assert.rejects(
+    connectRedis(`redis://127.0.0.1:${port}`),
+    new RegExp(`^Error: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}: `),
+  );
+  assert.ok(Date.now() - t0 < 10_000);
+});
