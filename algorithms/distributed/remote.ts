@@ -39,9 +39,9 @@ import { pruneWeights, publishWeights } from "./store.ts";
 export type AheadFn = (k: number) => RolloutRequest;
 
 interface Issued {
-  step: number;
-  version: number;
-  /** Task id → its sequence count, in chunk order. */
+  /** How many tasks (chunks) the step has. */
+  chunks: number;
+  /** Live task id → its sequence count (a re-issued chunk's old id is removed). */
   tasks: Map<string, number>;
   /** Entry ids on the task stream (deleted once the step is done). */
   entries: string[];
@@ -90,8 +90,7 @@ export async function remoteRollouts(
       d.task_size ?? req.sampling.batchSize,
     );
     const rec: Issued = issued.get(req.step) ??
-      { step: req.step, version, tasks: new Map(), entries: [] };
-    rec.version = version;
+      { chunks: chunks.length, tasks: new Map(), entries: [] };
     for (const [c, seqs] of chunks.entries()) {
       if (only && !only.has(c)) continue;
       const ids = new Set(seqs.map((s) => s.p.problemId));
@@ -112,7 +111,6 @@ export async function remoteRollouts(
       rec.entries.push(await redis.xadd(keys.tasks, "*", "task", JSON.stringify(task)) as string);
     }
     issued.set(req.step, rec);
-    return chunks.length;
   };
 
   return {
@@ -125,9 +123,7 @@ export async function remoteRollouts(
         if (!issued.has(next.step)) await issue(next, req.version);
       }
       const rec = issued.get(req.step)!;
-      const nChunks =
-        planRollout(req.prompts, req.sampling.samples, d.task_size ?? req.sampling.batchSize)
-          .length;
+      const nChunks = rec.chunks;
       // 3. Gather: chunk index → result.
       const got = new Map<number, RolloutResult>();
       const chunkOf = (id: string) => {
