@@ -14,7 +14,7 @@ type CommandMain = (args: string[]) => Promise<number | void> | number | void;
 const commands: Record<string, { about: string; load: () => Promise<{ main: CommandMain }> }> = {
   "gpu-info": {
     about: "print the WebGPU adapter, its limits and features",
-    load: () => import("./kernels/gpu_info.ts"),
+    load: () => import("./kernels/core/gpu_info.ts"),
   },
   logits: {
     about: "print a checkpoint's logits for token ids as JSON (parity checks)",

@@ -10,8 +10,8 @@
  *
  * @module
  */
-import { tensor } from "../kernels/tensor.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { tensor } from "../kernels/core/tensor.ts";
+import type { Tensor } from "../kernels/core/tensor.ts";
 import type { SequenceBatch } from "../models/transformer.ts";
 
 /** The token ids of one trajectory, as packing needs them. */

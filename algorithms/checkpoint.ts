@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { AdamW, AdamWState } from "../kernels/adamw.ts";
+import type { AdamW, AdamWState } from "../kernels/optim/adamw.ts";
 import type { Critic } from "../models/critic.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { Tokenizer } from "../models/tokenizer.ts";

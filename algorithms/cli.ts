@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError, resolveConfig } from "../config.ts";
-import { initGpu } from "../kernels/device.ts";
+import { initGpu } from "../kernels/core/device.ts";
 import { loadModel } from "../models/checkpoint.ts";
 import { loadTokenizer } from "../models/tokenizer.ts";
 import { loadProblems } from "../data/loaders.ts";

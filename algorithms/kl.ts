@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { addScalar, exp, scale, square, sub } from "../kernels/elementwise.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+import { addScalar, exp, scale, square, sub } from "../kernels/elementwise/elementwise.ts";
+import type { Tensor } from "../kernels/core/tensor.ts";
 
 export type KlEstimator = "k1" | "k2" | "k3";
 

@@ -10,11 +10,11 @@
  *
  * @module
  */
-import { AdamW } from "../kernels/adamw.ts";
-import { backward, noGrad, zeroGrad } from "../kernels/autograd.ts";
-import { clipGradNorm } from "../kernels/grad_norm.ts";
-import { logprobsAndEntropy } from "../kernels/logprobs.ts";
-import { readAll, scope, type Tensor, tensor } from "../kernels/tensor.ts";
+import { AdamW } from "../kernels/optim/adamw.ts";
+import { backward, noGrad, zeroGrad } from "../kernels/core/autograd.ts";
+import { clipGradNorm } from "../kernels/optim/grad_norm.ts";
+import { logprobsAndEntropy } from "../kernels/reduce/logprobs.ts";
+import { readAll, scope, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import type { Critic } from "../models/critic.ts";
 import type { Transformer } from "../models/transformer.ts";
 import type { RunConfig } from "../config.ts";

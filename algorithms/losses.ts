@@ -13,10 +13,19 @@
  *
  * @module
  */
-import { clamp, exp, maximum, minimum, mul, scale, square, sub } from "../kernels/elementwise.ts";
-import { maskedSum } from "../kernels/reduce.ts";
-import type { Tensor } from "../kernels/tensor.ts";
-import { add } from "../kernels/elementwise.ts";
+import {
+  clamp,
+  exp,
+  maximum,
+  minimum,
+  mul,
+  scale,
+  square,
+  sub,
+} from "../kernels/elementwise/elementwise.ts";
+import { maskedSum } from "../kernels/reduce/reduce.ts";
+import type { Tensor } from "../kernels/core/tensor.ts";
+import { add } from "../kernels/elementwise/elementwise.ts";
 import { type KlEstimator, klTensor } from "./kl.ts";
 
 export type Aggregation = "token_mean" | "seq_mean_token_mean" | "seq_mean_token_sum_norm";

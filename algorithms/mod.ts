@@ -6,7 +6,7 @@
  * @example
  * ```ts ignore
  * import { resolveConfig } from "../config.ts";
- * import { initGpu } from "../kernels/device.ts";
+ * import { initGpu } from "../kernels/core/device.ts";
  * import { train } from "./mod.ts";
  * await initGpu();
  * const cfg = resolveConfig("configs/tiny_parity_ppo.yaml", ["train.steps=3", "run.dir=/tmp/run"]);

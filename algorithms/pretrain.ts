@@ -18,11 +18,11 @@
  * @module
  */
 import { z } from "zod";
-import { AdamW } from "../kernels/adamw.ts";
-import { backward, zeroGrad } from "../kernels/autograd.ts";
-import { clipGradNorm } from "../kernels/grad_norm.ts";
-import { crossEntropy } from "../kernels/logprobs.ts";
-import { readAll, scope } from "../kernels/tensor.ts";
+import { AdamW } from "../kernels/optim/adamw.ts";
+import { backward, zeroGrad } from "../kernels/core/autograd.ts";
+import { clipGradNorm } from "../kernels/optim/grad_norm.ts";
+import { crossEntropy } from "../kernels/reduce/logprobs.ts";
+import { readAll, scope } from "../kernels/core/tensor.ts";
 import { saveModel } from "../models/checkpoint.ts";
 import { generate } from "../models/generate.ts";
 import type { CharTokenizer } from "../models/tokenizer.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { initGpu } from "../kernels/device.ts";
+import { initGpu } from "../kernels/core/device.ts";
 import { pretrain, probeBase, probeTable, resolvePretrainConfig, saveBase } from "./pretrain.ts";
 
 export async function pretrainMain(args: string[]): Promise<number> {

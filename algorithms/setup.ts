@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { clone } from "../kernels/autograd.ts";
-import { keep, type Tensor } from "../kernels/tensor.ts";
+import { clone } from "../kernels/core/autograd.ts";
+import { keep, type Tensor } from "../kernels/core/tensor.ts";
 import { loadModel } from "../models/checkpoint.ts";
 import { Critic } from "../models/critic.ts";
 import { type ModelConfig, parseHfConfig } from "../models/hf_config.ts";

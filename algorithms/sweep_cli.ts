@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../config.ts";
-import { initGpu } from "../kernels/device.ts";
+import { initGpu } from "../kernels/core/device.ts";
 import {
   loadSweep,
   runCommand,

@@ -16,7 +16,7 @@
  * @module
  */
 import { configToYaml, type RunConfig } from "../config.ts";
-import { sync } from "../kernels/runtime.ts";
+import { sync } from "../kernels/core/runtime.ts";
 import type { Problem } from "../data/types.ts";
 import { PromptStream } from "../data/shuffle.ts";
 import type { RewardFn } from "../rewards/types.ts";

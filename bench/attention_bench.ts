@@ -14,11 +14,11 @@
  *
  * @module
  */
-import { attention, attentionDecode } from "../kernels/attention.ts";
-import { backward, zeroGrad } from "../kernels/autograd.ts";
-import { initGpu } from "../kernels/device.ts";
-import { createKVCache } from "../kernels/kv_cache.ts";
-import { type Tensor, tensor } from "../kernels/tensor.ts";
+import { attention, attentionDecode } from "../kernels/attention/attention.ts";
+import { backward, zeroGrad } from "../kernels/core/autograd.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { createKVCache } from "../kernels/attention/kv_cache.ts";
+import { type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { type BenchSection, gflops, round, timeGpu } from "./util.ts";
 
 function random(shape: number[], seed: number): Tensor {

@@ -21,11 +21,11 @@
  *
  * @module
  */
-import { backward, zeroGrad } from "../kernels/autograd.ts";
-import { initGpu } from "../kernels/device.ts";
-import { add } from "../kernels/elementwise.ts";
-import { addRmsNorm, rmsNorm } from "../kernels/rmsnorm.ts";
-import { scope, type Tensor, tensor } from "../kernels/tensor.ts";
+import { backward, zeroGrad } from "../kernels/core/autograd.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { add } from "../kernels/elementwise/elementwise.ts";
+import { addRmsNorm, rmsNorm } from "../kernels/layers/rmsnorm.ts";
+import { scope, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { saveModel } from "../models/checkpoint.ts";
 import { parseHfConfig } from "../models/hf_config.ts";
 import { Transformer } from "../models/transformer.ts";

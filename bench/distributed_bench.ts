@@ -14,7 +14,7 @@
 import { parseArgs } from "node:util";
 import { resolveConfig } from "../config.ts";
 import { train } from "../algorithms/trainer.ts";
-import { initGpu } from "../kernels/device.ts";
+import { initGpu } from "../kernels/core/device.ts";
 import { RedisServer } from "../tools/redis_server.ts";
 
 const { values } = parseArgs({

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { describeGpu, initGpu } from "../kernels/device.ts";
+import { describeGpu, initGpu } from "../kernels/core/device.ts";
 import { matmulSection } from "./matmul_bench.ts";
 import { type BenchContext, type BenchSection, round } from "./util.ts";
 

@@ -11,11 +11,11 @@
  * Run alone: `deno run -A --unstable-webgpu bench/matmul_bench.ts [--quick]`.
  * @module
  */
-import { initGpu } from "../kernels/device.ts";
-import { fill } from "../kernels/elementwise.ts";
-import { matmul } from "../kernels/matmul.ts";
-import { flush, sync } from "../kernels/runtime.ts";
-import { type Tensor, tensor } from "../kernels/tensor.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { fill } from "../kernels/elementwise/elementwise.ts";
+import { matmul } from "../kernels/matmul/matmul.ts";
+import { flush, sync } from "../kernels/core/runtime.ts";
+import { type Tensor, tensor } from "../kernels/core/tensor.ts";
 import {
   type BenchContext,
   type BenchSection,

@@ -33,13 +33,13 @@
  *
  * @module
  */
-import { noGrad } from "../kernels/autograd.ts";
-import { initGpu } from "../kernels/device.ts";
-import { fill } from "../kernels/elementwise.ts";
-import { matmul } from "../kernels/matmul.ts";
-import { launchStats, sync } from "../kernels/runtime.ts";
-import { sample } from "../kernels/sampler.ts";
-import { keep, scope, type Tensor, tensor } from "../kernels/tensor.ts";
+import { noGrad } from "../kernels/core/autograd.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { fill } from "../kernels/elementwise/elementwise.ts";
+import { matmul } from "../kernels/matmul/matmul.ts";
+import { launchStats, sync } from "../kernels/core/runtime.ts";
+import { sample } from "../kernels/sampling/sampler.ts";
+import { keep, scope, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { loadModel, saveModel } from "../models/checkpoint.ts";
 import { generate } from "../models/generate.ts";
 import { parseHfConfig } from "../models/hf_config.ts";

@@ -34,8 +34,8 @@
  * @module
  */
 import { resolveConfig, type RunConfig } from "../config.ts";
-import { initGpu } from "../kernels/device.ts";
-import { launchStats, sync } from "../kernels/runtime.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { launchStats, sync } from "../kernels/core/runtime.ts";
 import { saveModel } from "../models/checkpoint.ts";
 import { generate } from "../models/generate.ts";
 import { Learner } from "../algorithms/learner.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { sync } from "../kernels/runtime.ts";
+import { sync } from "../kernels/core/runtime.ts";
 
 /** Options every section receives from the command line. */
 export interface BenchContext {

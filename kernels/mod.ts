@@ -14,8 +14,8 @@
  *
  * @module
  */
-export { describeGpu, type Gpu, gpu, initGpu } from "./device.ts";
-export { flush, launchStats, sync } from "./runtime.ts";
+export { describeGpu, type Gpu, gpu, initGpu } from "./core/device.ts";
+export { flush, launchStats, sync } from "./core/runtime.ts";
 export {
   copyInto,
   type DType,
@@ -28,8 +28,16 @@ export {
   Tensor,
   tensor,
   write,
-} from "./tensor.ts";
-export { backward, clearTape, clone, noGrad, noGradAsync, record, zeroGrad } from "./autograd.ts";
+} from "./core/tensor.ts";
+export {
+  backward,
+  clearTape,
+  clone,
+  noGrad,
+  noGradAsync,
+  record,
+  zeroGrad,
+} from "./core/autograd.ts";
 export {
   add,
   addScalar,
@@ -47,26 +55,31 @@ export {
   sub,
   sumTo,
   zeros,
-} from "./elementwise.ts";
-export { matmul, type MatmulOptions } from "./matmul.ts";
-export { addRmsNorm, rmsNorm } from "./rmsnorm.ts";
-export { rope, ropeInvFreq, type RopeOptions, ropeQK } from "./rope.ts";
-export { silu, swiglu, swigluPacked } from "./activations.ts";
-export { embedding } from "./embedding.ts";
+} from "./elementwise/elementwise.ts";
+export { matmul, type MatmulOptions } from "./matmul/matmul.ts";
+export { addRmsNorm, rmsNorm } from "./layers/rmsnorm.ts";
+export { rope, ropeInvFreq, type RopeOptions, ropeQK } from "./layers/rope.ts";
+export { silu, swiglu, swigluPacked } from "./layers/activations.ts";
+export { embedding } from "./layers/embedding.ts";
 export {
   attention,
   attentionDecode,
   type AttentionOptions,
   type DecodeOptions,
-} from "./attention.ts";
+} from "./attention/attention.ts";
 export {
   createKVCache as createLayerKVCache,
   type KVCache as LayerKVCache,
   writeKV,
-} from "./kv_cache.ts";
-export { maskedMean, maskedSum, mean, type ReduceOptions, sum } from "./reduce.ts";
-export { softmax } from "./softmax.ts";
-export { crossEntropy, logprobsAndEntropy, tokenEntropy, tokenLogprobs } from "./logprobs.ts";
-export { AdamW, type AdamWOptions, type AdamWState } from "./adamw.ts";
-export { clipGradNorm } from "./grad_norm.ts";
-export { sample, type SampleOptions, type SampleResult } from "./sampler.ts";
+} from "./attention/kv_cache.ts";
+export { maskedMean, maskedSum, mean, type ReduceOptions, sum } from "./reduce/reduce.ts";
+export { softmax } from "./reduce/softmax.ts";
+export {
+  crossEntropy,
+  logprobsAndEntropy,
+  tokenEntropy,
+  tokenLogprobs,
+} from "./reduce/logprobs.ts";
+export { AdamW, type AdamWOptions, type AdamWState } from "./optim/adamw.ts";
+export { clipGradNorm } from "./optim/grad_norm.ts";
+export { sample, type SampleOptions, type SampleResult } from "./sampling/sampler.ts";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { readAll, type Tensor } from "../kernels/tensor.ts";
-import { keep, tensor } from "../kernels/tensor.ts";
+import { readAll, type Tensor } from "../kernels/core/tensor.ts";
+import { keep, tensor } from "../kernels/core/tensor.ts";
 import { openCheckpointWeights } from "./checkpoint_files.ts";
 import {
   expectedTensorShapes,

@@ -9,9 +9,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { noGrad } from "../kernels/autograd.ts";
-import { initGpu } from "../kernels/device.ts";
-import { scope, tensor } from "../kernels/tensor.ts";
+import { noGrad } from "../kernels/core/autograd.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { scope, tensor } from "../kernels/core/tensor.ts";
 import { loadModel } from "./checkpoint.ts";
 import { generate } from "./generate.ts";
 import { loadTokenizer, type Tokenizer } from "./tokenizer.ts";

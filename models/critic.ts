@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { matmul } from "../kernels/matmul.ts";
-import { keep, type Tensor, tensor } from "../kernels/tensor.ts";
+import { matmul } from "../kernels/matmul/matmul.ts";
+import { keep, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { loadParams, type SaveOptions, saveParams } from "./checkpoint.ts";
 import { loadHfConfigFile, type ModelConfig } from "./hf_config.ts";
 import { normalSamples, seededUniform } from "./init.ts";

@@ -14,9 +14,17 @@
  *
  * @module
  */
-import { noGradAsync } from "../kernels/autograd.ts";
-import { sample } from "../kernels/sampler.ts";
-import { copyInto, empty, keep, readAll, scope, type Tensor, tensor } from "../kernels/tensor.ts";
+import { noGradAsync } from "../kernels/core/autograd.ts";
+import { sample } from "../kernels/sampling/sampler.ts";
+import {
+  copyInto,
+  empty,
+  keep,
+  readAll,
+  scope,
+  type Tensor,
+  tensor,
+} from "../kernels/core/tensor.ts";
 import { createKVCache, type KVCache } from "./kv_cache.ts";
 import type { Transformer } from "./transformer.ts";
 

@@ -1,12 +1,12 @@
 /**
- * A model's KV cache: one `kernels/kv_cache.ts` cache per decoder layer.
+ * A model's KV cache: one `kernels/attention/kv_cache.ts` cache per decoder layer.
  *
  * @module
  */
 import {
   createKVCache as createLayerCache,
   type KVCache as LayerCache,
-} from "../kernels/kv_cache.ts";
+} from "../kernels/attention/kv_cache.ts";
 import type { ModelConfig } from "./hf_config.ts";
 
 export interface KVCache {

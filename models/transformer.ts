@@ -9,16 +9,16 @@
  *
  * @module
  */
-import { attention, attentionDecode } from "../kernels/attention.ts";
-import { writeKV } from "../kernels/kv_cache.ts";
-import { add } from "../kernels/elementwise.ts";
-import { embedding } from "../kernels/embedding.ts";
-import { matmul } from "../kernels/matmul.ts";
-import { matmulPacked, type PackedWeight, packWeight } from "../kernels/matmul_packed.ts";
-import { addRmsNorm, rmsNorm } from "../kernels/rmsnorm.ts";
-import { ropeQK } from "../kernels/rope.ts";
-import { swiglu } from "../kernels/activations.ts";
-import { copyInto, empty, keep, type Tensor, tensor } from "../kernels/tensor.ts";
+import { attention, attentionDecode } from "../kernels/attention/attention.ts";
+import { writeKV } from "../kernels/attention/kv_cache.ts";
+import { add } from "../kernels/elementwise/elementwise.ts";
+import { embedding } from "../kernels/layers/embedding.ts";
+import { matmul } from "../kernels/matmul/matmul.ts";
+import { matmulPacked, type PackedWeight, packWeight } from "../kernels/matmul/packed.ts";
+import { addRmsNorm, rmsNorm } from "../kernels/layers/rmsnorm.ts";
+import { ropeQK } from "../kernels/layers/rope.ts";
+import { swiglu } from "../kernels/layers/activations.ts";
+import { copyInto, empty, keep, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { expectedTensorShapes, type ModelConfig } from "./hf_config.ts";
 import { initialValues, seededUniform } from "./init.ts";
 import type { KVCache } from "./kv_cache.ts";
@@ -98,7 +98,7 @@ export class Transformer {
   }
 
   /**
-   * Keep every Linear weight and the LM head packed (kernels/matmul_packed.ts) until
+   * Keep every Linear weight and the LM head packed (kernels/matmul/packed.ts) until
    * {@link unpackWeights}: on a CPU adapter this makes decode-sized products ~2× faster. Only
    * valid while the weights do not change (a rollout). Returns false if already packed.
    */

@@ -5,9 +5,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { backward } from "../kernels/autograd.ts";
-import { initGpu } from "../kernels/device.ts";
-import { type DType, readAll, type Tensor, tensor } from "../kernels/tensor.ts";
+import { backward } from "../kernels/core/autograd.ts";
+import { initGpu } from "../kernels/core/device.ts";
+import { type DType, readAll, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { seededUniform } from "../models/init.ts";
 
 export { assert };

@@ -27,7 +27,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { initGpu } from "../../kernels/device.ts";
+import { initGpu } from "../../kernels/core/device.ts";
 import type { Tokenizer } from "../../models/tokenizer.ts";
 import type { Transformer } from "../../models/transformer.ts";
 import { rolloutChunk, score } from "../rollout.ts";

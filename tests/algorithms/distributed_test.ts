@@ -22,7 +22,7 @@ import { loadWeights, publishWeights, verifyWeights } from "../../algorithms/dis
 import { planRollout } from "../../algorithms/rollout.ts";
 import { ratioLogprobs } from "../../algorithms/common.ts";
 import { buildModels } from "../../algorithms/setup.ts";
-import { readAll } from "../../kernels/tensor.ts";
+import { readAll } from "../../kernels/core/tensor.ts";
 import { assert, gpuReady, randn } from "../helpers.ts";
 import { redisBinary, RedisServer } from "../../tools/redis_server.ts";
 

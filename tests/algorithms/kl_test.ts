@@ -5,8 +5,8 @@
  */
 import { type KlEstimator, klTensor, klTokens, klValue } from "../../algorithms/kl.ts";
 import { policyLoss } from "../../algorithms/losses.ts";
-import { backward } from "../../kernels/autograd.ts";
-import { readAll, type Tensor } from "../../kernels/tensor.ts";
+import { backward } from "../../kernels/core/autograd.ts";
+import { readAll, type Tensor } from "../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,

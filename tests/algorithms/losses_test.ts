@@ -11,8 +11,8 @@ import {
   policyLoss,
   valueLoss,
 } from "../../algorithms/losses.ts";
-import { backward } from "../../kernels/autograd.ts";
-import { readAll, type Tensor } from "../../kernels/tensor.ts";
+import { backward } from "../../kernels/core/autograd.ts";
+import { readAll, type Tensor } from "../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,

@@ -3,7 +3,7 @@
  * pretraining reproduces the recorded losses (bit for bit on the adapter that made it, to
  * float32 tolerance elsewhere), and the shipped checkpoint loads with the config it records.
  */
-import { describeGpu, gpu } from "../../kernels/device.ts";
+import { describeGpu, gpu } from "../../kernels/core/device.ts";
 import { loadModel } from "../../models/checkpoint.ts";
 import { loadTokenizer } from "../../models/tokenizer.ts";
 import {

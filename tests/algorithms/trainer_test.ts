@@ -5,7 +5,7 @@
  * non-finite update is skipped.
  */
 import { resolveConfig, type RunConfig } from "../../config.ts";
-import { readAll, type Tensor } from "../../kernels/tensor.ts";
+import { readAll, type Tensor } from "../../kernels/core/tensor.ts";
 import { loadModel } from "../../models/checkpoint.ts";
 import { Critic } from "../../models/critic.ts";
 import type { RewardFn } from "../../rewards/types.ts";

@@ -3,10 +3,10 @@
  * these kernels memorises a fixed batch. Cross-entropy must fall by more than 90% within a
  * few hundred AdamW steps, every parameter must change, and a rerun must be bit-identical.
  */
-import { backward, zeroGrad } from "../../kernels/autograd.ts";
-import { AdamW } from "../../kernels/adamw.ts";
-import { crossEntropy } from "../../kernels/logprobs.ts";
-import { readAll, scope, tensor } from "../../kernels/tensor.ts";
+import { backward, zeroGrad } from "../../kernels/core/autograd.ts";
+import { AdamW } from "../../kernels/optim/adamw.ts";
+import { crossEntropy } from "../../kernels/reduce/logprobs.ts";
+import { readAll, scope, tensor } from "../../kernels/core/tensor.ts";
 import { parseHfConfig } from "../../models/hf_config.ts";
 import { Transformer } from "../../models/transformer.ts";
 import { assert, gpuReady, randInt } from "../helpers.ts";
@@ -89,8 +89,8 @@ Deno.test("same seed → bit-identical training", async () => {
 });
 
 Deno.test("a training step and a generation leak nothing: the buffer pool stops growing", async () => {
-  const { pool } = await import("../../kernels/tensor.ts");
-  const { sync } = await import("../../kernels/runtime.ts");
+  const { pool } = await import("../../kernels/core/tensor.ts");
+  const { sync } = await import("../../kernels/core/runtime.ts");
   const { generate } = await import("../../models/generate.ts");
   const model = Transformer.random(cfg, { seed: 3 }).setTrainable(true);
   const ids = randInt(2 * 8, cfg.vocabSize, 5);

@@ -1,8 +1,8 @@
-import { AdamW } from "../../kernels/adamw.ts";
-import { backward, noGrad, zeroGrad } from "../../kernels/autograd.ts";
-import { mul, sub } from "../../kernels/elementwise.ts";
-import { mean } from "../../kernels/reduce.ts";
-import { readAll, scope, tensor } from "../../kernels/tensor.ts";
+import { AdamW } from "../../kernels/optim/adamw.ts";
+import { backward, noGrad, zeroGrad } from "../../kernels/core/autograd.ts";
+import { mul, sub } from "../../kernels/elementwise/elementwise.ts";
+import { mean } from "../../kernels/reduce/reduce.ts";
+import { readAll, scope, tensor } from "../../kernels/core/tensor.ts";
 import { Critic } from "../../models/critic.ts";
 import { parseHfConfig } from "../../models/hf_config.ts";
 import { Transformer } from "../../models/transformer.ts";

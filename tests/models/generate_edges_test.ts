@@ -4,8 +4,8 @@
  * window (and in the middle of a token's text), and a rollout of a trainable model that
  * must leave nothing on the autograd tape across its awaits.
  */
-import { noGrad, tapeLength } from "../../kernels/autograd.ts";
-import { scope, tensor } from "../../kernels/tensor.ts";
+import { noGrad, tapeLength } from "../../kernels/core/autograd.ts";
+import { scope, tensor } from "../../kernels/core/tensor.ts";
 import { cutAtStop, generate, type Generation } from "../../models/generate.ts";
 import { parseHfConfig } from "../../models/hf_config.ts";
 import { Transformer } from "../../models/transformer.ts";

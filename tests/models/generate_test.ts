@@ -1,6 +1,6 @@
 import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
-import { noGrad } from "../../kernels/autograd.ts";
-import { scope, tensor } from "../../kernels/tensor.ts";
+import { noGrad } from "../../kernels/core/autograd.ts";
+import { scope, tensor } from "../../kernels/core/tensor.ts";
 import { cutAtStop, generate } from "../../models/generate.ts";
 import { parseHfConfig } from "../../models/hf_config.ts";
 import { Transformer } from "../../models/transformer.ts";
@@ -132,7 +132,7 @@ Deno.test("finished rows are dropped mid-generation without changing the other r
 });
 
 Deno.test("decoding through packed weights (K % 64 == 0) equals repeated argmax of full forwards", async () => {
-  const { matmulPackedDispatches } = await import("../../kernels/matmul_packed.ts");
+  const { matmulPackedDispatches } = await import("../../kernels/matmul/packed.ts");
   const wide = Transformer.random(
     parseHfConfig({
       model_type: "qwen2",
@@ -164,7 +164,7 @@ Deno.test("decoding through packed weights (K % 64 == 0) equals repeated argmax 
     seq.push(argmax(all.slice((seq.length - 1) * 64)));
   }
   assert.deepEqual(g.tokens, seq.slice(prompt.length));
-  const { gpu } = await import("../../kernels/device.ts");
+  const { gpu } = await import("../../kernels/core/device.ts");
   if (gpu().isCpu) assert.ok(matmulPackedDispatches() > before, "the packed path should have run");
   wide.dispose();
 });

@@ -1,6 +1,6 @@
 import { FIXTURE_DIR, hasFixture } from "../fixtures.ts";
-import { noGrad } from "../../kernels/autograd.ts";
-import { readAll, scope, type Tensor, tensor } from "../../kernels/tensor.ts";
+import { noGrad } from "../../kernels/core/autograd.ts";
+import { readAll, scope, type Tensor, tensor } from "../../kernels/core/tensor.ts";
 import { loadModel, saveModel } from "../../models/checkpoint.ts";
 import { type ModelConfig, parseHfConfig } from "../../models/hf_config.ts";
 import { createKVCache } from "../../models/kv_cache.ts";

@@ -10,9 +10,9 @@
  */
 import { Packed } from "../../algorithms/batch.ts";
 import { aggregationWeights, policyLoss, valueLoss } from "../../algorithms/losses.ts";
-import { backward } from "../../kernels/autograd.ts";
-import { crossEntropy, logprobsAndEntropy } from "../../kernels/logprobs.ts";
-import { keep, readAll, scope, type Tensor, tensor } from "../../kernels/tensor.ts";
+import { backward } from "../../kernels/core/autograd.ts";
+import { crossEntropy, logprobsAndEntropy } from "../../kernels/reduce/logprobs.ts";
+import { keep, readAll, scope, type Tensor, tensor } from "../../kernels/core/tensor.ts";
 import { Critic } from "../../models/critic.ts";
 import { expectedTensorShapes, type ModelConfig, parseHfConfig } from "../../models/hf_config.ts";
 import { Transformer } from "../../models/transformer.ts";

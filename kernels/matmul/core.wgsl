@@ -1,0 +1,131 @@
+// Batched matmul C = op(A) · op(B), op(X) = X or Xᵀ (TRANS_A / TRANS_B), shared by all
+// variants: this file is the compute core; vec4.wgsl, scalar.wgsl or
+// texture.wgsl is appended to it and supplies the bindings and the loaders (loadA, loadB,
+// storeRow). The texture loaders read A and B from textures and reinterpret baseA / baseB and
+// lda / ldb as layers (their header says how).
+//
+// Shapes (per batch z, after the launcher picked a window of each operand):
+//   op(A) [M, K], op(B) [K, N], C [M, N]; element (m, k) of op(A) lives at
+//   A[baseA + m*lda + k] (or A[baseA + k*lda + m] when TRANS_A), likewise for B; C rows are
+//   ldc apart, so a dispatch may write a column block of a wider C (windowed LM head).
+//   In the vec4 variant every offset/stride is in vec4 units, in the scalar one in floats.
+// Bindings: 0 params, 1 A (read), 2 B (read), 3 C (read_write; also read when p.acc = 1);
+//   A and B are read-only storage textures in the texture variant.
+// Dispatch: (ceil(N / (16*WX)), ceil(M / (TM*WY)), batches), x and y swapped with ROWS_FIRST;
+//   each invocation owns a TM×16 tile of C (TM rows, four vec4 columns).
+//
+// Why this shape (bench/README.md has the numbers): llvmpipe turns every storage load into a
+// loop over the 8 SIMD lanes with a bounds check per component, so loads, not FLOPs, bound
+// the kernel. A 16×16 register tile does 256 FMAs per 32 vec4 loads; larger tiles spill,
+// shared-memory staging only adds per-lane loads/stores and barriers. WGSL loops with
+// constant trip counts are *not* unrolled by this stack (10× slower), so the tile is
+// written out through small functions with constant arguments, which NIR inlines and folds.
+// fma() is lowered to mul+add by llvmpipe; writing fma still documents intent.
+
+struct Params {
+  M: u32, N: u32, K: u32, steps: u32,       // steps = ceil(K / 4) k-blocks
+  lda: u32, ldb: u32, ldc: u32, acc: u32,   // acc = 1: C += result (K-chunked windows)
+  offA: u32, offB: u32, offC: u32, _p0: u32,
+  bsA: u32, bsB: u32, bsC: u32, _p1: u32,   // batch strides (0: operand broadcast)
+}
+
+override TRANS_A: bool = false;
+override TRANS_B: bool = false;
+override TM: u32 = 16u;   // rows per invocation: 1, 2, 4, 8 or 16 (≥ 4 with vec4 TRANS_A)
+override WX: u32 = 8u;    // 8 invocations = one 8-lane SIMD row on llvmpipe (the launcher
+override WY: u32 = 1u;    // assumes 8×1: taller workgroups measured no faster)
+// Grid x walks row blocks instead of column blocks: consecutive workgroups then share one
+// 128-column panel of B, which stays in cache while A streams (the texture path, where
+// memory traffic starts to matter for large operands).
+override ROWS_FIRST: bool = false;
+
+@group(0) @binding(0) var<uniform> p: Params;
+
+// Parameters hoisted into registers: a uniform load inside the k loop is re-gathered per
+// iteration on llvmpipe, so main reads p once and hands this to the loaders.
+struct Ctx { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, acc: u32 }
+
+alias Row = array<vec4f, 4>;      // 16 columns of one C row
+alias Tile = array<Row, 16>;      // TM rows used
+alias ACol = array<vec4f, 16>;    // ACol[i] = op(A)[r0 + i, 4k .. 4k+3]
+
+fn fmaRow(acc: Row, x: f32, bv: Row) -> Row {
+  let s = vec4f(x);
+  return Row(fma(s, bv[0], acc[0]), fma(s, bv[1], acc[1]), fma(s, bv[2], acc[2]),
+             fma(s, bv[3], acc[3]));
+}
+
+// acc[i] += op(A)[r0 + i, 4k + kk] * op(B)[4k + kk, c0 .. c0+15] for the TM rows.
+fn kstep(acc: ptr<function, Tile>, av: ptr<function, ACol>, kk: u32, bv: Row) {
+  (*acc)[0] = fmaRow((*acc)[0], (*av)[0][kk], bv);
+  if (TM > 1u) { (*acc)[1] = fmaRow((*acc)[1], (*av)[1][kk], bv); }
+  if (TM > 2u) {
+    (*acc)[2] = fmaRow((*acc)[2], (*av)[2][kk], bv);
+    (*acc)[3] = fmaRow((*acc)[3], (*av)[3][kk], bv);
+  }
+  if (TM > 4u) {
+    (*acc)[4] = fmaRow((*acc)[4], (*av)[4][kk], bv);
+    (*acc)[5] = fmaRow((*acc)[5], (*av)[5][kk], bv);
+    (*acc)[6] = fmaRow((*acc)[6], (*av)[6][kk], bv);
+    (*acc)[7] = fmaRow((*acc)[7], (*av)[7][kk], bv);
+  }
+  if (TM > 8u) {
+    (*acc)[8] = fmaRow((*acc)[8], (*av)[8][kk], bv);
+    (*acc)[9] = fmaRow((*acc)[9], (*av)[9][kk], bv);
+    (*acc)[10] = fmaRow((*acc)[10], (*av)[10][kk], bv);
+    (*acc)[11] = fmaRow((*acc)[11], (*av)[11][kk], bv);
+    (*acc)[12] = fmaRow((*acc)[12], (*av)[12][kk], bv);
+    (*acc)[13] = fmaRow((*acc)[13], (*av)[13][kk], bv);
+    (*acc)[14] = fmaRow((*acc)[14], (*av)[14][kk], bv);
+    (*acc)[15] = fmaRow((*acc)[15], (*av)[15][kk], bv);
+  }
+}
+
+fn storeTile(acc: ptr<function, Tile>, cx: Ctx, baseC: u32, r0: u32, c0: u32) {
+  storeRow(cx, baseC, r0, c0, (*acc)[0]);
+  if (TM > 1u) { storeRow(cx, baseC, r0 + 1u, c0, (*acc)[1]); }
+  if (TM > 2u) {
+    storeRow(cx, baseC, r0 + 2u, c0, (*acc)[2]);
+    storeRow(cx, baseC, r0 + 3u, c0, (*acc)[3]);
+  }
+  if (TM > 4u) {
+    storeRow(cx, baseC, r0 + 4u, c0, (*acc)[4]);
+    storeRow(cx, baseC, r0 + 5u, c0, (*acc)[5]);
+    storeRow(cx, baseC, r0 + 6u, c0, (*acc)[6]);
+    storeRow(cx, baseC, r0 + 7u, c0, (*acc)[7]);
+  }
+  if (TM > 8u) {
+    storeRow(cx, baseC, r0 + 8u, c0, (*acc)[8]);
+    storeRow(cx, baseC, r0 + 9u, c0, (*acc)[9]);
+    storeRow(cx, baseC, r0 + 10u, c0, (*acc)[10]);
+    storeRow(cx, baseC, r0 + 11u, c0, (*acc)[11]);
+    storeRow(cx, baseC, r0 + 12u, c0, (*acc)[12]);
+    storeRow(cx, baseC, r0 + 13u, c0, (*acc)[13]);
+    storeRow(cx, baseC, r0 + 14u, c0, (*acc)[14]);
+    storeRow(cx, baseC, r0 + 15u, c0, (*acc)[15]);
+  }
+}
+
+@compute @workgroup_size(WX, WY)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let cx = Ctx(p.M, p.N, p.K, p.lda, p.ldb, p.ldc, p.acc);
+  let baseA = p.offA + wid.z * p.bsA;
+  let baseB = p.offB + wid.z * p.bsB;
+  let baseC = p.offC + wid.z * p.bsC;
+  let steps = p.steps;
+  let bx = select(wid.x, wid.y, ROWS_FIRST);
+  let by = select(wid.y, wid.x, ROWS_FIRST);
+  let r0 = (by * WY + lid.y) * TM;
+  let c0 = (bx * WX + lid.x) * 16u;
+  var acc: Tile;
+  var av: ACol;
+  for (var k = 0u; k < steps; k++) {
+    av = loadA(cx, baseA, r0, k);
+    let bv = loadB(cx, baseB, c0, k);
+    kstep(&acc, &av, 0u, bv[0]);
+    kstep(&acc, &av, 1u, bv[1]);
+    kstep(&acc, &av, 2u, bv[2]);
+    kstep(&acc, &av, 3u, bv[3]);
+  }
+  storeTile(&acc, cx, baseC, r0, c0);
+}

@@ -1,0 +1,170 @@
+/**
+ * The texture path of {@link matmul} (CPU adapters): copy the operands into rgba32float array
+ * textures, then run the matmul core with the texture loaders (`texture.wgsl`). A
+ * storage-buffer load costs llvmpipe a loop over the SIMD lanes; a storage-texture load is
+ * straight vector code: ≈ 1.7–2× end to end (bench/README.md has the numbers). The copies go
+ * through the shared command encoder, the dispatches through runtime.ts like any kernel's.
+ * @module
+ */
+import coreSrc from "./core.wgsl" with { type: "text" };
+import texSrc from "./texture.wgsl" with { type: "text" };
+import { commandEncoder, kernel, launch, u32 } from "../core/runtime.ts";
+import type { Tensor } from "../core/tensor.ts";
+import { type Dims, windowOf } from "./problem.ts";
+import { storageTextureLimits, TextureCache } from "./textures.ts";
+
+const texKernel = kernel("matmul_tex", `${coreSrc}\n${texSrc}`);
+
+/** Size limits of the texture path (tests shrink them to exercise chunking). */
+export interface MatmulTextureLimits {
+  /** Largest texture width/height (texels / rows). */
+  dim: number;
+  /** Most array layers per texture. */
+  layers: number;
+  /** Most bytes per operand texture (bounds the extra memory the copies take). */
+  bytes: number;
+  /** Fewest rows of C (M) that take this path; below it the copies cost more than they save. */
+  minRows: number;
+}
+
+const TEX_TM = 8; // rows per invocation (the 16-row tile spills more and measured slower)
+// Texture panels, one layer each (texture.wgsl): texels of M for Aᵀ, of K for Bᵀ, of N
+// for B, so that the rows a workgroup reads are short and its pages few.
+const PANEL_AT = 16;
+const PANEL_BT = 64;
+const PANEL_B = 32;
+/** Bytes of cached operand textures before the cache is dropped. */
+const CACHE_BYTES = 256 * 2 ** 20;
+
+let texOverride: Partial<MatmulTextureLimits> | null | undefined;
+let textureDispatches = 0;
+
+/**
+ * Override the texture path's limits (`null` turns the path off, `undefined` restores the
+ * defaults: the device's texture limits, 64 MiB per operand texture, M ≥ 16).
+ */
+export function setMatmulTextureLimits(l: Partial<MatmulTextureLimits> | null | undefined): void {
+  texOverride = l;
+}
+
+/** Dispatches encoded by the texture path so far (tests check which path ran). */
+export function matmulTextureDispatches(): number {
+  return textureDispatches;
+}
+
+function texLimits(): MatmulTextureLimits | null {
+  const device = storageTextureLimits();
+  if (texOverride === null || !device) return null;
+  return { ...device, bytes: 64 * 2 ** 20, minRows: 16, ...texOverride };
+}
+
+const textures = new TextureCache("matmul_tex", CACHE_BYTES);
+
+const down = (x: number, q: number) => Math.max(q, Math.floor(x / q) * q);
+
+/**
+ * Encode op(A)·op(B) through textures if this shape can take the path: CPU adapter, vec4
+ * shapes (K, N and, with transA, M multiples of 4), stored rows a multiple of 64 floats
+ * (copyBufferToTexture wants 256-byte row pitches) and M ≥ minRows. Batches map to layers;
+ * M, N, K and the batch are cut so that every texture fits the limits and every C window
+ * `capC` floats (the storage-binding cap less an alignment remainder; K chunks accumulate
+ * into C). Returns false (nothing encoded) when the shape does not qualify.
+ */
+export function encodeTextured(c: Tensor, a: Tensor, b: Tensor, d: Dims, capC: number): boolean {
+  const lim = texLimits();
+  const { M, N, K, transA: tA, transB: tB } = d;
+  if (!lim || M < lim.minRows || K === 0 || N % 4 || K % 4 || (tA && M % 4)) return false;
+  if ((tA ? M : K) % 64 || (tB ? K : N) % 64) return false;
+  const panelsA = (m: number) => (tA ? Math.ceil(m / 4 / PANEL_AT) : 1);
+  const panelsB = (n: number, k: number) =>
+    tB ? Math.ceil(k / 4 / PANEL_BT) : Math.ceil(n / 4 / PANEL_B);
+  // Chunk sizes: texture widths and heights, the byte budget per texture, the C binding cap.
+  let kc = Math.min(K, tA ? lim.dim : 4 * lim.dim, tB ? 4 * PANEL_BT * lim.layers : lim.dim);
+  let mc = Math.min(M, tA ? 4 * PANEL_AT * lim.layers : lim.dim);
+  let nc = Math.min(N, tB ? lim.dim : 4 * PANEL_B * lim.layers);
+  const budget = lim.bytes / 4; // floats per texture
+  if (mc * kc > budget) mc = down(budget / kc, tA ? 4 : TEX_TM);
+  if (mc * kc > budget) kc = down(budget / mc, 4);
+  if (nc * kc > budget) nc = down(budget / kc, 4);
+  if (nc * kc > budget) kc = down(budget / nc, 4);
+  mc = Math.min(mc, down(capC / N, tA ? 4 : 1));
+  let nb = Math.min(d.batch, lim.layers, Math.floor(budget / (Math.max(mc, nc) * kc)));
+  nb = Math.min(nb, Math.floor(capC / (M * N)));
+  if (d.sA) nb = Math.min(nb, Math.floor(lim.layers / panelsA(mc)));
+  if (d.sB) nb = Math.min(nb, Math.floor(lim.layers / panelsB(nc, kc)));
+  if (nb < 1 || mc < M || nc < N || kc < K) nb = 1;
+
+  const overrides = { TRANS_A: tA ? 1 : 0, TRANS_B: tB ? 1 : 0, TM: TEX_TM, ROWS_FIRST: 1 };
+  for (let z0 = 0; z0 < d.batch; z0 += nb) {
+    const zn = Math.min(nb, d.batch - z0);
+    // Layers per texture: one per batch (one in all when that operand is broadcast).
+    const la = d.sA ? nb : 1, lb = d.sB ? nb : 1;
+    const dimsA = tA ? [Math.min(PANEL_AT, mc / 4), kc, la * panelsA(mc)] : [kc / 4, mc, la];
+    const dimsB = tB
+      ? [Math.min(PANEL_BT, kc / 4), nc, lb * panelsB(nc, kc)]
+      : [Math.min(PANEL_B, nc / 4), kc, lb * panelsB(nc, kc)];
+    const texels = (x: number[]) => x[0] * x[1] * x[2];
+    textures.reserve(16 * (texels(dimsA) + texels(dimsB)));
+    const ta = textures.get("a", dimsA[0], dimsA[1], dimsA[2]);
+    const tb = textures.get("b", dimsB[0], dimsB[1], dimsB[2]);
+    for (let m0 = 0; m0 < M; m0 += mc) {
+      const mp = Math.min(mc, M - m0);
+      for (let n0 = 0; n0 < N; n0 += nc) {
+        const np = Math.min(nc, N - n0);
+        for (let k0 = 0; k0 < K; k0 += kc) {
+          const kp = Math.min(kc, K - k0);
+          const cw = windowOf(c, (z0 * M + m0) * N, ((zn - 1) * M + mp) * N);
+          const enc = commandEncoder(); // ends the shared pass: copies go between passes
+          // Copy [w, h, layers] texels from `t` at element `at` (rows `row` floats apart,
+          // batches `rows` rows apart) into `dst` from layer `layer` on.
+          const copy = (
+            t: Tensor,
+            at: number,
+            row: number,
+            rows: number,
+            dst: GPUTexture,
+            size: number[],
+            layer = 0,
+          ) =>
+            enc.copyBufferToTexture(
+              { buffer: t.buffer, offset: at * 4, bytesPerRow: row * 4, rowsPerImage: rows },
+              { texture: dst, origin: [0, 0, layer] },
+              size,
+            );
+          const atA = z0 * d.sA + (tA ? k0 * M + m0 : m0 * K + k0);
+          const atB = z0 * d.sB + (tB ? n0 * K + k0 : k0 * N + n0);
+          const za = d.sA ? zn : 1, zb = d.sB ? zn : 1;
+          if (!tA) copy(a, atA, K, M, ta.texture, [kp / 4, mp, za]);
+          for (let i = 0; tA && i < panelsA(mp); i++) {
+            const w = Math.min(PANEL_AT, mp / 4 - i * PANEL_AT);
+            copy(a, atA + 4 * PANEL_AT * i, M, K, ta.texture, [w, kp, za], i * la);
+          }
+          for (let i = 0; i < panelsB(np, kp); i++) {
+            if (tB) {
+              const w = Math.min(PANEL_BT, kp / 4 - i * PANEL_BT);
+              copy(b, atB + 4 * PANEL_BT * i, K, N, tb.texture, [w, np, zb], i * lb);
+            } else {
+              const w = Math.min(PANEL_B, np / 4 - i * PANEL_B);
+              copy(b, atB + 4 * PANEL_B * i, N, K, tb.texture, [w, kp, zb], i * lb);
+            }
+          }
+          // Core Params; on this path lda/ldb are the panels' layer strides. (A full
+          // parameter ring makes launch() submit first: the copies above go with it.)
+          launch(texKernel, {
+            params: [
+              ...[mp, np, kp, kp / 4],
+              ...[la, lb, N / 4, k0 > 0 ? 1 : 0],
+              ...[0, 0, (cw.off + n0) / 4, 0],
+              ...[d.sA ? 1 : 0, d.sB ? 1 : 0, (M * N) / 4, 0],
+            ].map(u32),
+            bindings: [{ texture: ta.view }, { texture: tb.view }, cw.binding],
+            workgroups: [Math.ceil(mp / TEX_TM), Math.ceil(np / 128), zn], // ROWS_FIRST
+            overrides,
+          });
+          textureDispatches++;
+        }
+      }
+    }
+  }
+  return true;
+}
