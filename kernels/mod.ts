@@ -67,11 +67,7 @@ export {
   type AttentionOptions,
   type DecodeOptions,
 } from "./attention/attention.ts";
-export {
-  createKVCache as createLayerKVCache,
-  type KVCache as LayerKVCache,
-  writeKV,
-} from "./attention/kv_cache.ts";
+export { createLayerKVCache, type LayerKVCache, writeKV } from "./attention/kv_cache.ts";
 export { maskedMean, maskedSum, mean, type ReduceOptions, sum } from "./reduce/reduce.ts";
 export { softmax } from "./reduce/softmax.ts";
 export {

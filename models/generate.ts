@@ -2,12 +2,14 @@
  * The rollout engine: batched sampling from a {@link Transformer} with a KV cache on the GPU.
  *
  * 1. Prompts are left-padded to one length P, so every sequence decodes at the same cache
- *    slot; pads are masked out of attention and positions count real tokens only.
+ *    slot; pads are masked out of attention and positions count real tokens only. The live
+ *    batch (`LiveBatch`) owns the cache and the output buffers.
  * 2. Prefill runs the whole prompt batch once, filling the cache, and samples token 0.
- * 3. Each decode step feeds the previous step's sampled ids (still on the GPU) back in,
- *    samples on the GPU and appends ids and logprobs to GPU buffers. Nothing is read back
- *    per token: every `checkEvery` steps one readback brings the new ids to the CPU, where
- *    EOS and stop strings are checked; generation ends when every sequence has finished.
+ * 3. Nothing is read back per token: every `checkEvery` tokens one readback brings the new
+ *    ids to the CPU, where EOS and stop strings are checked; generation ends when every
+ *    sequence has finished, and finished rows leave the batch once a quarter has.
+ * 4. Each decode step feeds the previous step's sampled ids (still on the GPU) back in,
+ *    samples on the GPU and appends ids and logprobs to the batch's GPU buffers.
  *
  * The sampler is counter-based (seed, step, sequence id), so a run is reproducible and a
  * sequence's tokens do not depend on what else is in the batch.
@@ -77,38 +79,12 @@ export async function generate(
   if (maxNew === 0) {
     return prompts.map(() => ({ tokens: [], logprobs: [], text: "", finish: "length" }));
   }
-  const P = Math.max(...prompts.map((p) => p.length));
-  const maxT = P + maxNew;
   const checkEvery = Math.max(1, opts.checkEvery ?? 16);
   const eos = new Set(opts.eosTokenIds ?? []);
   const stops = opts.stopStrings ?? [];
   if (stops.length > 0 && !opts.decode) {
     throw new Error("generate: stopStrings need a decode function");
   }
-
-  // 1. Left-pad; positions count real tokens; the cache mask marks pad slots 0.
-  const ids = new Int32Array(B * P);
-  const positions = new Int32Array(B * P);
-  const cacheMask = new Float32Array(B * maxT).fill(1);
-  prompts.forEach((p, b) => {
-    const pad = P - p.length;
-    for (let j = 0; j < P; j++) {
-      ids[b * P + j] = j < pad ? 0 : p[j - pad];
-      positions[b * P + j] = j < pad ? 0 : j - pad;
-      if (j < pad) cacheMask[b * maxT + j] = 0;
-    }
-  });
-  const promptMask = Float32Array.from(
-    { length: B * P },
-    (_, i) => cacheMask[Math.floor(i / P) * maxT + (i % P)],
-  );
-  const sampling = {
-    temperature: opts.temperature ?? 1,
-    topK: opts.topK,
-    topP: opts.topP,
-    seed: opts.seed ?? 0,
-  };
-
   const results: Generation[] = prompts.map(() => ({
     tokens: [],
     logprobs: [],
@@ -116,129 +92,213 @@ export async function generate(
     finish: "length",
   }));
   const done = new Array<boolean>(B).fill(false);
-  const seqIds = opts.seqIds ?? prompts.map((_, b) => b);
+  /** Append tokens [from, to) of the live rows to their results; finish at EOS or a stop. */
+  const collect = (
+    rows: number[],
+    ids: Int32Array,
+    logprobs: Float32Array,
+    from: number,
+    to: number,
+  ) => {
+    const n = rows.length;
+    rows.forEach((b, r) => {
+      const res = results[b];
+      for (let s = from; s < to && !done[b]; s++) {
+        const id = ids[s * n + r];
+        res.tokens.push(id);
+        res.logprobs.push(logprobs[s * n + r]);
+        const stopped = eos.has(id) ||
+          (stops.length > 0 && hasStop(opts.decode!(res.tokens.slice(-64)), stops));
+        if (stopped) {
+          done[b] = true;
+          res.finish = "stop";
+        }
+      }
+    });
+  };
 
   await noGradAsync(async () => {
-    // The live batch: `rows[r]` is the prompt index decoded in row r. Finished rows are
-    // dropped from every GPU buffer at check points (see `compact`), so they stop costing.
-    let rows = prompts.map((_, b) => b);
-    let cache: KVCache = createKVCache(model.cfg, B, maxT);
-    let maskT = keep(tensor(cacheMask, [B, maxT]));
-    let outIds = keep(empty([maxNew, B], "i32"));
-    let outLogprobs = keep(empty([maxNew, B]));
-    const sampleOpts = () => ({ ...sampling, seqIds: rows.map((b) => seqIds[b]) });
-    let last: Tensor | undefined;
+    // 1. Left-pad the prompts into a batch that owns its GPU buffers.
+    const batch = new LiveBatch(model, prompts, maxNew, {
+      temperature: opts.temperature ?? 1,
+      topK: opts.topK,
+      topP: opts.topP,
+      seed: opts.seed ?? 0,
+      seqIds: opts.seqIds ?? prompts.map((_, b) => b),
+    });
     const packedHere = model.packWeights();
     try {
-      // 2. Prefill: the prompt's last position gives token 0.
-      last = scope(() => {
-        const logits = model.prefill(cache, {
-          ids: tensor(ids, [B, P]),
-          positions: tensor(positions, [B, P]),
-          keyMask: tensor(promptMask, [B, P]),
-          idsCpu: ids,
-        }, maskT);
-        return keep(pick(logits, sampleOpts(), 0, outIds, outLogprobs));
-      });
+      // 2. Prefill: the prompts' last positions give token 0.
+      batch.prefill();
       let checked = 0;
-      for (let s = 1; s <= maxNew; s++) {
-        // 4. Every `checkEvery` steps (and at the end), read the new ids and check stops.
-        if (s - checked >= checkEvery || s === maxNew) {
-          await collect(checked, s);
-          checked = s;
-          if (done.every(Boolean) || s === maxNew) break;
-          const live = rows.filter((b) => !done[b]);
-          if (live.length <= rows.length * 0.75) compact(live);
+      for (let n = 1;; n++) { // n tokens sampled so far
+        // 3. Every `checkEvery` tokens, and after the last, read the new ones back, end
+        //    sequences at EOS or a stop string, and drop finished rows once they are many.
+        if (n - checked >= checkEvery || n === maxNew) {
+          const [ids, logprobs] = await batch.read();
+          collect(batch.rows, ids, logprobs, checked, n);
+          checked = n;
+          if (done.every(Boolean) || n === maxNew) break;
+          const live = batch.rows.filter((b) => !done[b]);
+          if (live.length <= batch.rows.length * 0.75) batch.compact(live);
         }
-        // 3. One decode step at cache slot P + s − 1.
-        const prev: Tensor = last;
-        const n = rows.length;
-        last = scope(() => {
-          const pos = Int32Array.from(rows, (b) => prompts[b].length + s - 1);
-          const logits = model.decodeStep(
-            cache,
-            prev.reshape([n, 1]),
-            tensor(pos, [n, 1]),
-            maskT,
-            P + s - 1,
-          );
-          return keep(pick(logits, sampleOpts(), s, outIds, outLogprobs));
-        });
-        prev.dispose();
+        // 4. One decode step: feed token n − 1, sample token n.
+        batch.decode(n);
       }
     } finally {
       if (packedHere) model.unpackWeights();
-      last?.dispose();
-      cache.dispose();
-      maskT.dispose();
-      outIds.dispose();
-      outLogprobs.dispose();
-    }
-
-    async function collect(from: number, to: number) {
-      const [idsRead, lpRead] = await readAll([outIds, outLogprobs]);
-      const n = rows.length;
-      rows.forEach((b, r) => {
-        const res = results[b];
-        for (let s = from; s < to && !done[b]; s++) {
-          const id = idsRead[s * n + r];
-          res.tokens.push(id);
-          res.logprobs.push(lpRead[s * n + r]);
-          if (eos.has(id)) finish(b);
-          else if (stops.length > 0 && hasStop(opts.decode!(res.tokens.slice(-64)), stops)) {
-            finish(b);
-          }
-        }
-      });
-    }
-
-    /** Keep only the `live` rows in the cache, mask, last tokens and output buffers. */
-    function compact(live: number[]) {
-      const keepRows = live.map((b) => rows.indexOf(b));
-      const n = live.length;
-      const next = createKVCache(model.cfg, n, maxT);
-      cache.layers.forEach((layer, l) => {
-        const rowSize = layer.k.size / rows.length;
-        keepRows.forEach((r, i) => {
-          copyInto(layer.k, next.layers[l].k, r * rowSize, i * rowSize, rowSize);
-          copyInto(layer.v, next.layers[l].v, r * rowSize, i * rowSize, rowSize);
-        });
-      });
-      const lastKept = keep(empty([n], "i32"));
-      keepRows.forEach((r, i) => copyInto(last!, lastKept, r, i, 1));
-      const mask = new Float32Array(n * maxT);
-      live.forEach((b, i) => mask.set(cacheMask.subarray(b * maxT, (b + 1) * maxT), i * maxT));
-      for (const t of [maskT, outIds, outLogprobs, last!]) t.dispose();
-      cache.dispose();
-      cache = next;
-      maskT = keep(tensor(mask, [n, maxT]));
-      outIds = keep(empty([maxNew, n], "i32"));
-      outLogprobs = keep(empty([maxNew, n]));
-      last = lastKept;
-      rows = live;
-    }
-    function finish(b: number) {
-      done[b] = true;
-      results[b].finish = "stop";
+      batch.dispose();
     }
   });
   for (const r of results) r.text = opts.decode ? cutAtStop(opts.decode(r.tokens), stops) : "";
   return results;
 }
 
-/** Sample from logits [B, V] and store ids/logprobs at row `s` of the output buffers. */
-function pick(
-  logits: Tensor,
-  sampling: { temperature: number; topK?: number; topP?: number; seed: number; seqIds: number[] },
-  s: number,
-  outIds: Tensor,
-  outLogprobs: Tensor,
-): Tensor {
-  const B = logits.shape[0];
-  const r = sample(logits, { ...sampling, step: s });
-  copyInto(r.tokens, outIds, 0, s * B, B);
-  copyInto(r.logprobs, outLogprobs, 0, s * B, B);
-  return r.tokens;
+/** Sampler settings of a generation, with each prompt's sampler stream id. */
+interface Sampling {
+  temperature: number;
+  topK?: number;
+  topP?: number;
+  seed: number;
+  seqIds: number[];
+}
+
+/**
+ * The sequences still decoding and the GPU buffers they own: the KV cache, the attention
+ * mask over cache slots (pads are 0), the last sampled ids, and every step's sampled ids and
+ * logprobs ([maxNew, rows]). Row r decodes prompt `rows[r]`; {@link compact} drops finished
+ * rows from every buffer, so they stop costing.
+ *
+ * Prompts are left-padded to one length P, so every row writes the same cache slot at each
+ * step (token s is fed at slot P + s − 1); positions count real tokens only.
+ */
+class LiveBatch {
+  /** The prompt index decoded in each row. */
+  rows: number[];
+  readonly #P: number;
+  readonly #maxT: number;
+  /** [prompts, maxT] 1 for real slots, 0 for pads: each row's mask, for compacting. */
+  readonly #cacheMask: Float32Array;
+  #cache: KVCache;
+  #mask: Tensor;
+  #outIds: Tensor;
+  #outLogprobs: Tensor;
+  #last: Tensor | undefined;
+
+  constructor(
+    readonly model: Transformer,
+    readonly prompts: number[][],
+    readonly maxNew: number,
+    readonly sampling: Sampling,
+  ) {
+    const B = prompts.length;
+    this.rows = prompts.map((_, b) => b);
+    this.#P = Math.max(...prompts.map((p) => p.length));
+    this.#maxT = this.#P + maxNew;
+    this.#cacheMask = new Float32Array(B * this.#maxT).fill(1);
+    prompts.forEach((p, b) =>
+      this.#cacheMask.fill(0, b * this.#maxT, b * this.#maxT + this.#P - p.length)
+    );
+    this.#cache = createKVCache(model.cfg, B, this.#maxT);
+    this.#mask = keep(tensor(this.#cacheMask, [B, this.#maxT]));
+    this.#outIds = keep(empty([maxNew, B], "i32"));
+    this.#outLogprobs = keep(empty([maxNew, B]));
+  }
+
+  /** Run the whole padded prompt batch once, filling the cache, and sample token 0. */
+  prefill(): void {
+    const B = this.rows.length, P = this.#P;
+    const ids = new Int32Array(B * P);
+    const positions = new Int32Array(B * P);
+    const promptMask = new Float32Array(B * P);
+    this.prompts.forEach((p, b) => {
+      const pad = P - p.length;
+      for (let j = pad; j < P; j++) {
+        ids[b * P + j] = p[j - pad];
+        positions[b * P + j] = j - pad;
+        promptMask[b * P + j] = 1;
+      }
+    });
+    this.#last = scope(() => {
+      const logits = this.model.prefill(this.#cache, {
+        ids: tensor(ids, [B, P]),
+        positions: tensor(positions, [B, P]),
+        keyMask: tensor(promptMask, [B, P]),
+        idsCpu: ids,
+      }, this.#mask);
+      return keep(this.#pick(logits, 0));
+    });
+  }
+
+  /** Decode step s: feed each row's token s − 1 at cache slot P + s − 1, sample token s. */
+  decode(s: number): void {
+    const prev = this.#last!;
+    const n = this.rows.length;
+    this.#last = scope(() => {
+      const pos = Int32Array.from(this.rows, (b) => this.prompts[b].length + s - 1);
+      const logits = this.model.decodeStep(
+        this.#cache,
+        prev.reshape([n, 1]),
+        tensor(pos, [n, 1]),
+        this.#mask,
+        this.#P + s - 1,
+      );
+      return keep(this.#pick(logits, s));
+    });
+    prev.dispose();
+  }
+
+  /** Read back every step's ids and logprobs so far: [maxNew, rows] each (one queue wait). */
+  async read(): Promise<[Int32Array, Float32Array]> {
+    const [ids, logprobs] = await readAll([this.#outIds, this.#outLogprobs]);
+    return [ids as Int32Array, logprobs as Float32Array];
+  }
+
+  /**
+   * Keep only the `live` rows (prompt indices, in row order) in the cache, the mask, the last
+   * ids and fresh output buffers (steps already read need not be kept).
+   */
+  compact(live: number[]): void {
+    const keepRows = live.map((b) => this.rows.indexOf(b));
+    const n = live.length, maxT = this.#maxT;
+    const next = createKVCache(this.model.cfg, n, maxT);
+    this.#cache.layers.forEach((layer, l) => {
+      const rowSize = layer.k.size / this.rows.length;
+      keepRows.forEach((r, i) => {
+        copyInto(layer.k, next.layers[l].k, r * rowSize, i * rowSize, rowSize);
+        copyInto(layer.v, next.layers[l].v, r * rowSize, i * rowSize, rowSize);
+      });
+    });
+    const last = keep(empty([n], "i32"));
+    keepRows.forEach((r, i) => copyInto(this.#last!, last, r, i, 1));
+    const mask = new Float32Array(n * maxT);
+    live.forEach((b, i) => mask.set(this.#cacheMask.subarray(b * maxT, (b + 1) * maxT), i * maxT));
+    this.dispose();
+    this.#cache = next;
+    this.#mask = keep(tensor(mask, [n, maxT]));
+    this.#outIds = keep(empty([this.maxNew, n], "i32"));
+    this.#outLogprobs = keep(empty([this.maxNew, n]));
+    this.#last = last;
+    this.rows = live;
+  }
+
+  /** Release every GPU buffer the batch holds. */
+  dispose(): void {
+    this.#last?.dispose();
+    this.#last = undefined;
+    this.#cache.dispose();
+    for (const t of [this.#mask, this.#outIds, this.#outLogprobs]) t.dispose();
+  }
+
+  /** Sample from logits [rows, V]; store ids and logprobs at step s of the output buffers. */
+  #pick(logits: Tensor, s: number): Tensor {
+    const n = logits.shape[0];
+    const seqIds = this.rows.map((b) => this.sampling.seqIds[b]);
+    const r = sample(logits, { ...this.sampling, seqIds, step: s });
+    copyInto(r.tokens, this.#outIds, 0, s * n, n);
+    copyInto(r.logprobs, this.#outLogprobs, 0, s * n, n);
+    return r.tokens;
+  }
 }
 
 function hasStop(tail: string, stops: string[]): boolean {

@@ -3,14 +3,12 @@
  *
  * @module
  */
-import {
-  createKVCache as createLayerCache,
-  type KVCache as LayerCache,
-} from "../kernels/attention/kv_cache.ts";
+import { createLayerKVCache, type LayerKVCache } from "../kernels/attention/kv_cache.ts";
 import type { ModelConfig } from "./hf_config.ts";
 
+/** One {@link LayerKVCache} per decoder layer, for `batch` sequences of up to `maxT` tokens. */
 export interface KVCache {
-  readonly layers: LayerCache[];
+  readonly layers: LayerKVCache[];
   readonly batch: number;
   readonly maxT: number;
   dispose(): void;
@@ -20,7 +18,7 @@ export interface KVCache {
 export function createKVCache(cfg: ModelConfig, batch: number, maxT: number): KVCache {
   const layers = Array.from(
     { length: cfg.numLayers },
-    () => createLayerCache(batch, cfg.numKvHeads, maxT, cfg.headDim),
+    () => createLayerKVCache(batch, cfg.numKvHeads, maxT, cfg.headDim),
   );
   return {
     layers,

@@ -19,38 +19,13 @@
 import { CharTokenizer } from "./tokenizers/char_tokenizer.ts";
 import { HfTokenizer } from "./tokenizers/hf_tokenizer.ts";
 import { isVerlCharConfig, verlCharTokenizer } from "./tokenizers/verl_char.ts";
+import type { Tokenizer } from "./tokenizers/types.ts";
 
 export { CharTokenizer, type CharTokenizerOptions } from "./tokenizers/char_tokenizer.ts";
 export { HfTokenizer, type HfTokenizerOptions } from "./tokenizers/hf_tokenizer.ts";
 export { qwenTokenizer, type QwenTokenizerOptions } from "./tokenizers/qwen.ts";
 export { verlCharTokenizer } from "./tokenizers/verl_char.ts";
-
-/** Options of {@link Tokenizer.decode}. */
-export interface DecodeOptions {
-  /** Drop special tokens (eos, pad, `<|im_start|>`, ...) from the text. Default false. */
-  skipSpecialTokens?: boolean;
-}
-
-/** Text ⇄ token ids. */
-export interface Tokenizer {
-  /** One past the largest token id (a model's embedding may be padded beyond it). */
-  readonly vocabSize: number;
-  readonly eosTokenId: number;
-  readonly padTokenId?: number;
-  /** Present when the tokenizer defines one; {@link encode} never adds it. */
-  readonly bosTokenId?: number;
-  /**
-   * Token ids of `text`. Special tokens written in the text (`<|im_end|>`) become their
-   * single ids; nothing is added around the text (no BOS/EOS), so prompts compose.
-   */
-  encode(text: string): number[];
-  /** Text of `ids`; an id outside the vocabulary is an error. */
-  decode(ids: readonly number[], options?: DecodeOptions): string;
-  tokenToId(token: string): number | undefined;
-  idToToken(id: number): string | undefined;
-  /** Writes `tokenizer.json` and `tokenizer_config.json` into `dir` (created if needed). */
-  save(dir: string): Promise<void>;
-}
+export type { DecodeOptions, Tokenizer } from "./tokenizers/types.ts";
 
 /** Reads a JSON file, or undefined when it does not exist; bad JSON names the file. */
 async function readJsonIfExists(path: string): Promise<Record<string, unknown> | undefined> {

@@ -13,7 +13,7 @@
  *
  * @example
  * ```ts
- * const cache = createKVCache(B, Hkv, maxT, D);       // one per layer
+ * const cache = createLayerKVCache(B, Hkv, maxT, D); // one per layer
  * writeKV(cache, kPrompt, vPrompt, 0);                 // prefill: k, v [B, P, Hkv, D]
  * const y = attention(q, kPrompt, vPrompt, { keyMask: promptMask });
  * writeKV(cache, k1, v1, P);                           // decode: k1, v1 [B, 1, Hkv, D]
@@ -30,7 +30,7 @@ import { keep, type Tensor } from "../core/tensor.ts";
 const writeKernel = kernel("attention_cache", src);
 
 /** A layer's KV cache: `k`, `v` [batch, kvHeads, maxT, headDim]. */
-export interface KVCache {
+export interface LayerKVCache {
   readonly k: Tensor;
   readonly v: Tensor;
   readonly batch: number;
@@ -42,12 +42,12 @@ export interface KVCache {
 }
 
 /** A zero-filled cache for `maxT` positions (kept out of enclosing scopes). */
-export function createKVCache(
+export function createLayerKVCache(
   batch: number,
   kvHeads: number,
   maxT: number,
   headDim: number,
-): KVCache {
+): LayerKVCache {
   const shape = [batch, kvHeads, maxT, headDim];
   const k = keep(fill(shape, 0));
   const v = keep(fill(shape, 0));
@@ -69,7 +69,7 @@ export function createKVCache(
  * Write `k`, `v` [B, T, Hkv, D] (T = prompt length at prefill, 1 per decode step) into the
  * cache at positions `pos` … `pos + T − 1` of every sequence, in stream order.
  */
-export function writeKV(cache: Pick<KVCache, "k" | "v">, k: Tensor, v: Tensor, pos: number): void {
+export function writeKV(cache: Pick<LayerKVCache, "k" | "v">, k: Tensor, v: Tensor, pos: number): void {
   const [B, Hkv, maxT, D] = cache.k.shape;
   const [kb, T, kh, kd] = k.shape;
   if (k.rank !== 4 || kb !== B || kh !== Hkv || kd !== D || v.shape.join() !== k.shape.join()) {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import type { DecodeOptions, Tokenizer } from "../tokenizer.ts";
+import type { DecodeOptions, Tokenizer } from "./types.ts";
 
 /** Options of {@link CharTokenizer.fromAlphabet}. */
 export interface CharTokenizerOptions {

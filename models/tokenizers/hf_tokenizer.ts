@@ -14,7 +14,7 @@
  */
 
 import { Tokenizer as JsTokenizer } from "@huggingface/tokenizers";
-import type { DecodeOptions, Tokenizer } from "../tokenizer.ts";
+import type { DecodeOptions, Tokenizer } from "./types.ts";
 
 /** Options of {@link HfTokenizer.fromJson}. */
 export interface HfTokenizerOptions {

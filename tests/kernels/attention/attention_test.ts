@@ -1,6 +1,6 @@
 import { attention, attentionDecode } from "../../../kernels/attention/attention.ts";
 import { backward, tapeLength } from "../../../kernels/core/autograd.ts";
-import { createKVCache, writeKV } from "../../../kernels/attention/kv_cache.ts";
+import { createLayerKVCache, writeKV } from "../../../kernels/attention/kv_cache.ts";
 import { readAll, type Tensor } from "../../../kernels/core/tensor.ts";
 import {
   assert,
@@ -288,7 +288,7 @@ async function decodeAgainstFull(d: Dims, P: number, pads: number[], useLens: bo
   const visible: Visible = (b, t, j) => causal(mask, T)(b, t, j) && j < t + 1 - lensCut[b];
   const want = refAttention(x.q, x.k, x.v, d, visible).out;
   const maxT = T + 3;
-  const cache = createKVCache(B, Hkv, maxT, D);
+  const cache = createLayerKVCache(B, Hkv, maxT, D);
   // The cache mask covers every slot (the prompt's pads, then ones).
   const cacheMask = upload(
     Float32Array.from({ length: B * maxT }, (_, i) => {
