@@ -4,12 +4,17 @@
  * held-out evaluation.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { resolveConfig } from "../config.ts";
  * import { initGpu } from "../kernels/core/device.ts";
  * import { train } from "./mod.ts";
  * await initGpu();
- * const cfg = resolveConfig("configs/tiny_parity_ppo.yaml", ["train.steps=3", "run.dir=/tmp/run"]);
+ * const preset = new URL("../configs/tiny_parity_ppo.yaml", import.meta.url).pathname;
+ * const cfg = resolveConfig(preset, [
+ *   "train.steps=2",
+ *   "data.eval.count=32",
+ *   `run.dir=${Deno.makeTempDirSync()}`,
+ * ]);
  * const result = await train(cfg, { quiet: true });
  * console.log(result.history.at(-1)?.["reward/mean"]);
  * ```

@@ -7,9 +7,9 @@
  * import { initGpu } from "../kernels/mod.ts";
  * import { generate, loadModel, loadTokenizer } from "./mod.ts";
  * await initGpu();
- * const dir = "path/to/checkpoint";
+ * const dir = new URL("../bases/parity/", import.meta.url).pathname; // or any HF checkpoint
  * const [model, tok] = [await loadModel(dir), await loadTokenizer(dir)];
- * const [g] = await generate(model, [tok.encode("1,2,3:")], {
+ * const [g] = await generate(model, [tok.encode("parity of 1011:")], {
  *   maxNewTokens: 16,
  *   temperature: 0,
  *   decode: (ids) => tok.decode(ids),
