@@ -74,8 +74,13 @@ function readBox(text: string, at: number, command: string, close: Int32Array): 
  * All outermost boxes, in order. A box nested inside another is part of its parent's
  * content, not a separate answer. At most {@link LIMITS.maxBoxes} are returned (the last
  * ones, since the answer comes last).
+ *
+ * With `repair`, a last box that never closes but whose math does (`$\boxed{\frac{9}{4}$`:
+ * the brace was forgotten before the closing `$`, `\)` or `\]`) is read up to that
+ * delimiter, provided its own braces balance there. Only the last box after every closed
+ * one is repaired, so this never replaces a complete answer and costs one scan.
  */
-export function findBoxes(text: string): Box[] {
+export function findBoxes(text: string, repair = false): Box[] {
   const boxes: Box[] = [];
   if (!BOX_COMMANDS.some((cmd) => text.includes(cmd))) return boxes;
   const close = braceMatches(text);
@@ -90,7 +95,38 @@ export function findBoxes(text: string): Box[] {
     if (boxes.length > LIMITS.maxBoxes) boxes.shift();
     from = box.end;
   }
+  if (repair) {
+    const at = Math.max(text.lastIndexOf("\\boxed"), text.lastIndexOf("\\fbox"));
+    const fixed = at >= from ? unclosedBox(text, at, close) : null;
+    if (fixed) {
+      boxes.push(fixed);
+      if (boxes.length > LIMITS.maxBoxes) boxes.shift();
+    }
+  }
   return boxes;
+}
+
+/** The box at `at` read up to the math delimiter that ends it, when its brace never closes. */
+function unclosedBox(text: string, at: number, close: Int32Array): Box | null {
+  const open = /^\\(?:boxed|fbox)\s*\{/.exec(text.slice(at, at + 12));
+  if (!open || close[at + open[0].length - 1] >= 0) return null;
+  const from = at + open[0].length;
+  let depth = 0;
+  const end = Math.min(text.length, from + LIMITS.maxAnswerChars);
+  for (let i = from; i < end; i++) {
+    const c = text[i];
+    if (c === "\\") {
+      if (text[i + 1] === ")" || text[i + 1] === "]") {
+        return depth === 0 ? { content: text.slice(from, i), start: at, end: i } : null;
+      }
+      i++;
+    } else if (c === "{") depth++;
+    else if (c === "}" && --depth < 0) return null;
+    else if (c === "$") {
+      return depth === 0 ? { content: text.slice(from, i), start: at, end: i } : null;
+    }
+  }
+  return null;
 }
 
 /** The content of the last box, or null when there is none. */

@@ -11,7 +11,8 @@
 
 import { type Answer, isInequality, parseAnswer } from "./answer.ts";
 import { Deadline, LimitError, LIMITS } from "./limits.ts";
-import { goldAnswer, normalizeAnswer } from "./normalize.ts";
+import { goldAnswer } from "./gold.ts";
+import { normalizeAnswer } from "./normalize.ts";
 import { type MathOptions, withDefaults } from "./options.ts";
 import { close, matrixValue } from "./cas.ts";
 import { type Context, exprEqual, hasInfinity, valueOf } from "./equal_values.ts";
@@ -59,7 +60,8 @@ export function compareAnswers(
     if (pred.length > LIMITS.maxAnswerChars) return { equal: false, reason: "answer too long" };
     const n = { decimalComma: opts.decimalComma };
     const p = normalizeAnswer(pred, n);
-    const g = normalizeAnswer(goldAnswer(String(gold).slice(0, LIMITS.maxAnswerChars * 4)), n);
+    // A gold option with its text (`(B) 12`, `B Paris`) is reduced to its letter here.
+    const g = normalizeAnswer(goldAnswer(String(gold)).slice(0, LIMITS.maxAnswerChars * 4), n);
     if (!p.text) return { equal: false, reason: "empty answer" };
     if (!g.text) return { equal: false, reason: "empty gold" };
     const gp = parsed(g.text, g.percent);
@@ -81,16 +83,6 @@ export function compareAnswers(
         return { equal: ok, reason: ok ? "same choice" : "different choice" };
       }
     }
-    const labelled = /^\(([A-J])\)\s+\S/.exec(g.text);
-    if (labelled) {
-      // A gold option with its content, `(B) 12`, is answered by its letter. (The content
-      // alone is compared with the whole gold below, as text.)
-      const letter = choiceOf(parsed(p.text, p.percent));
-      if (letter !== null) {
-        const ok = letter === labelled[1];
-        return { equal: ok, reason: ok ? "same choice" : "different choice" };
-      }
-    }
     let ok = answersEqual(parsed(p.text, p.percent), gp, ctx);
     if (!ok && p.degrees !== g.degrees && /\\pi|π/.test(g.degrees ? p.text : g.text)) {
       // `30^\circ` and `\frac{\pi}{6}` are one angle in two units.
@@ -107,6 +99,21 @@ export function compareAnswers(
       equal: false,
       reason: e instanceof LimitError ? e.message : `error: ${String(e).slice(0, 80)}`,
     };
+  }
+}
+
+/**
+ * The letter of a multiple-choice gold (`B`, `(B)`, `\text{B}`, `B Paris`, an explanation that
+ * commits to `B`), or null when the gold is not a choice. Never throws.
+ */
+export function goldChoice(gold: unknown): string | null {
+  if (typeof gold !== "string") return null;
+  try {
+    const g = normalizeAnswer(goldAnswer(gold), { decimalComma: false });
+    const a = parsed(g.text, g.percent);
+    return a.kind === "choice" ? a.letter : null;
+  } catch {
+    return null;
   }
 }
 

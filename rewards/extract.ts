@@ -16,6 +16,7 @@
  */
 
 import { type Box, findBoxes, trailingRun } from "./boxed.ts";
+import { committedChoice } from "./choice.ts";
 import { capTail } from "./limits.ts";
 import { normalizeAnswer } from "./normalize.ts";
 
@@ -37,8 +38,18 @@ export interface Extraction {
 /** How extraction treats several boxes and unclosed tags. */
 export interface ExtractOptions {
   multipleBoxed: "last" | "agree" | "join";
-  /** Why generation stopped: an unclosed final `<answer>` counts only after a stop string. */
+  /** Why generation stopped: an unclosed final `<answer>` never counts without a stop. */
   finish?: string;
+  /**
+   * `orz` mode, a final `<answer>` never closed: `reject` (the default, ORZ's regex) gives no
+   * answer; `stop` reads it when `finish` is `"stop"`.
+   */
+  unclosedAnswer?: "reject" | "stop";
+  /**
+   * The gold is a multiple-choice letter: `auto` mode reads the choice the prose commits to
+   * (`choice.ts`) before the other free-form rules.
+   */
+  choice?: boolean;
 }
 
 const NONE = (method: string): Extraction => ({ answer: null, method });
@@ -86,7 +97,8 @@ export function extractAnswer(
 ): Extraction {
   let text = capTail(String(response ?? ""));
   if (mode === "orz") {
-    const block = answerBlock(text, opts.finish);
+    // ORZ's regex needs the closing tag, and its generator keeps the stop string in the text.
+    const block = answerBlock(text, opts.unclosedAnswer === "stop" ? opts.finish : undefined);
     if (block === null) return NONE("no <answer></answer> block");
     return fromBoxes(block, findBoxes(block), opts.multipleBoxed);
   }
@@ -99,19 +111,31 @@ export function extractAnswer(
   // A reasoning model answers after `</think>`; what it tried while thinking is not the answer.
   const thought = text.lastIndexOf("</think>");
   if (thought >= 0) text = text.slice(thought + 8);
-  const boxes = findBoxes(text);
+  // Free-form output splits boxes across math delimiters (`$\boxed{\frac94$`): repaired here.
+  const boxes = findBoxes(text, true);
   if (boxes.length) {
     // "The final answer is X" after the last box overrides it: such boxes held
     // intermediate results.
     const said = answerIsAfter(text, boxes[boxes.length - 1].end, FINAL_ANSWER_IS);
     return said ?? fromBoxes(text, boxes, opts.multipleBoxed);
   }
+  if (opts.choice) {
+    // Against a choice gold, the letter the prose commits to, not the last letter it names.
+    const c = committedChoice(text);
+    if (c === "ambiguous") return NONE("no single committed choice");
+    if (c) return { answer: c.letter, method: c.how };
+  }
   return freeForm(text, opts);
 }
 
 const ANSWER_IS = /(?:final answer|the answer|answer)\s*(?:is|:)\s*/gi;
 const FINAL_ANSWER_IS = /final answer\s*(?:is|:)\s*/gi;
-const NUMBER = /-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*\/\s*\d+)?/g;
+/**
+ * A number standing on its own: never glued to a letter, so the digit in `qwhd7xkzpl` or
+ * `3zxcv` (a word or token soup) is no answer, and `3x` is not 3.
+ */
+const NUMBER =
+  /(?<![\p{L}\p{N}_.])-?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?:\s*\/\s*\d+)?(?![\p{L}\p{N}_]|\.\d)/gu;
 
 /** The last match of a global regex (linear: one pass, remembering the last). */
 function lastMatch(re: RegExp, text: string): RegExpExecArray | null {
@@ -196,7 +220,7 @@ function mathOf(phrase: string): string {
 }
 
 /** Prose: a word of three or more letters that is not a LaTeX command or function name. */
-const PROSE =
+export const PROSE =
   /(?<![\\A-Za-z])(?!(?:sqrt|frac|sin|cos|tan|cot|sec|csc|log|exp|pi|infty|text|mbox|cdot|times|left|right|begin|end|pmatrix|bmatrix|matrix|array|cases|aligned|align|gathered|arcsin|arccos|arctan|sinh|cosh|tanh|and)\b)[A-Za-z]{3,}/;
 
 /** The answer stated by "the answer is …" starting at or after `from`, if any. */

@@ -16,7 +16,7 @@
  * @module
  */
 
-import { compareAnswers } from "./equal.ts";
+import { compareAnswers, goldChoice } from "./equal.ts";
 import { extractAnswer } from "./extract.ts";
 import { LIMITS } from "./limits.ts";
 import { type MathOptions, withDefaults } from "./options.ts";
@@ -42,6 +42,9 @@ export function math(sample: Sample, options?: Partial<MathOptions>): RewardResu
   const ex = extractAnswer(String(sample?.response ?? ""), opts.extract, {
     multipleBoxed: opts.multipleBoxed,
     finish,
+    unclosedAnswer: opts.unclosedAnswer,
+    // Free-form prose is read for the choice it commits to when a choice is asked for.
+    choice: opts.extract === "auto" && goldChoice(gold) !== null,
   });
   if (ex.answer === null) {
     return result(0, { extracted: null, method: ex.method, correct: false, reason: ex.method });

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { findBoxes, GOLD_RUN_GAP, lastBoxed, trailingRun } from "./boxed.ts";
+import { lastBoxed } from "./boxed.ts";
 
 /** The cleaned answer plus what was stripped that still matters for comparison. */
 export interface Normalized {
@@ -46,23 +46,6 @@ export function stripDelimiters(s: string): string {
     s = m[1];
   }
   return s.trim();
-}
-
-/**
- * The answer inside a gold string: GSM8K's `… #### 42`, a `\boxed{}` anywhere, or `$…$`.
- * Golds come from datasets, so this is lenient where extraction from responses is strict.
- */
-export function goldAnswer(gold: string): string {
-  const hashes = gold.lastIndexOf("####");
-  if (hashes >= 0) return gold.slice(hashes + 4).trim();
-  // Adjacent boxes in a gold are the parts of one answer (`\boxed{1}` and `\boxed{-2}`);
-  // boxes separated by prose are a derivation's steps, of which the last is the answer.
-  const boxes = findBoxes(gold);
-  if (boxes.length) return trailingRun(gold, boxes, GOLD_RUN_GAP).join(", ");
-  // "The answer is 0.25": a gold written as a sentence states its answer at the end.
-  const said = /\banswer\s*(?:is|:)\s*([^\n]{1,300}?)\s*\.?\s*$/i.exec(gold.slice(-400));
-  if (said) return stripDelimiters(said[1]);
-  return stripDelimiters(gold);
 }
 
 /** Replaces each `\cmd{…}` for the text commands with `f(content)`, innermost-safe. */
@@ -112,6 +95,9 @@ export function normalizeAnswer(raw: string, opts: NormalizeOptions): Normalized
   let s = stripDelimiters(raw.trim().replace(/^\*\*([^*]+)\*\*$|^__([^_]+)__$/, "$1$2"));
   const boxed = /^\\(?:boxed|fbox)\s*\{/.test(s) ? lastBoxed(s) : null;
   if (boxed !== null) s = stripDelimiters(boxed);
+  // A math delimiter inside an answer is debris of a box split across math segments
+  // (`\(\boxed{7\)}`): math cannot contain one, so it separates nothing.
+  s = s.replace(/(?<!\\)\\[()[\]]/g, " ");
   // Doubly escaped commands from JSON-in-JSON data: `\\frac` means `\frac`, and in such
   // a string a doubled row break `\\\\` means `\\`.
   if (/(?<!\\)\\\\(?:begin|frac|sqrt|left|text)(?![A-Za-z])/.test(s)) {

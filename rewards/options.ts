@@ -38,6 +38,15 @@ export const MathOptionsSchema = z.object({
   percent: z.enum(["flexible", "strict"]).default("flexible").describe(
     "flexible: `50\\%` equals 50 and 0.5; strict: `50\\%` equals only 50 (the sign is a unit)",
   ),
+  unclosedAnswer: z.enum(["reject", "stop"]).default("reject").describe(
+    "orz mode, an <answer> block never closed by </answer>: reject = no answer (ORZ's regex " +
+      "needs the tag, and its generator keeps the stop string); stop = read it when finish is stop",
+  ),
+  decimalRounding: z.enum(["structures", "all", "off"]).default("structures").describe(
+    "a decimal with at least 2 places and 2 significant digits also equals an exact value that " +
+      "rounds to it (0.33 for 1/3): structures = inside tuples, vectors, matrices, lists, sets " +
+      "and intervals; all = single values too (Math-Verify-like); off = relTol only",
+  ),
 });
 
 /** Options of the `math` reward and of {@link equal}. */

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { compareAnswers, math } from "../../rewards/mod.ts";
 import { parseAnswer } from "../../rewards/answer.ts";
 import { valueOf } from "../../rewards/equal_values.ts";
-import { goldAnswer, normalizeAnswer } from "../../rewards/normalize.ts";
+import { goldAnswer } from "../../rewards/gold.ts";
+import { normalizeAnswer } from "../../rewards/normalize.ts";
 
 const DATA = new URL("../../../shared/data/", import.meta.url);
 

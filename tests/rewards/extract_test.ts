@@ -48,12 +48,12 @@ Deno.test("orz: last box inside the last <answer> block, nothing else", () => {
   assert.equal(get("\\boxed{4} <answer></answer>", "orz"), null, "empty tags");
   assert.equal(get("<think>\\boxed{4}</think>", "orz"), null, "box outside the tags");
   assert.equal(get("<answer>\\boxed{1}\\boxed{2}</answer>", "orz"), "2");
-  // A stop string may have eaten `</answer>`; a truncated sample gets no such grace.
-  assert.equal(get("<answer> \\boxed{9}", "orz", { multipleBoxed: "last", finish: "stop" }), "9");
-  assert.equal(
-    get("<answer> \\boxed{9}", "orz", { multipleBoxed: "last", finish: "length" }),
-    null,
-  );
+  // ORZ's regex needs `</answer>` (its generator keeps the stop string): unclosed is no answer.
+  assert.equal(get("<answer> \\boxed{9}", "orz"), null);
+  // The lenient reading, as an option: after a stop only; a truncated sample gets no grace.
+  const lenient = { multipleBoxed: "last", unclosedAnswer: "stop" } as const;
+  assert.equal(get("<answer> \\boxed{9}", "orz", { ...lenient, finish: "stop" }), "9");
+  assert.equal(get("<answer> \\boxed{9}", "orz", { ...lenient, finish: "length" }), null);
 });
 
 Deno.test("auto: each fallback in order", () => {
