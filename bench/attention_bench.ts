@@ -17,7 +17,7 @@
 import { attention, attentionDecode } from "../kernels/attention/attention.ts";
 import { backward, zeroGrad } from "../kernels/core/autograd.ts";
 import { initGpu } from "../kernels/core/device.ts";
-import { createKVCache } from "../kernels/attention/kv_cache.ts";
+import { createLayerKVCache } from "../kernels/attention/kv_cache.ts";
 import { type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { type BenchSection, gflops, round, timeGpu } from "./util.ts";
 
@@ -73,7 +73,7 @@ export async function benchAttention(
   }
   const [B, Hq, Hkv, D] = [16, 14, 2, 64];
   for (const L of quick ? [512] : [512, 2048]) {
-    const cache = createKVCache(B, Hkv, L, D);
+    const cache = createLayerKVCache(B, Hkv, L, D);
     const q = random([B, 1, Hq, D], 5);
     const t = await timeGpu(() => attentionDecode(q, cache.k, cache.v, { length: L }).dispose(), {
       samples,

@@ -45,7 +45,15 @@ import { STREAM, streamSeed } from "../algorithms/seeds.ts";
 import { buildModels, type RunModels } from "../algorithms/setup.ts";
 import type { Metrics, Trajectory } from "../algorithms/types.ts";
 import type { RewardFn } from "../rewards/types.ts";
-import { type BenchContext, type BenchSection, CORES, cpuTimeMs, round } from "./util.ts";
+import { formatProfile, profile } from "../kernels/core/profile.ts";
+import {
+  type BenchContext,
+  type BenchSection,
+  CORES,
+  cpuTimeMs,
+  profileFigures,
+  round,
+} from "./util.ts";
 
 /** The pilot shape and the step's batch (see the module doc). */
 export const RL_SHAPE = {
@@ -362,6 +370,12 @@ export async function benchRl(ctx: BenchContext): Promise<Record<string, number>
         ours.other.toFixed(3)
       } (${out.rl_step_gflop} GFLOP, ${out.rl_step_gflops} GFLOP/s); ${partsLine(ours.parts!)}`,
     );
+
+    // One more step under the profiler: per-kernel GPU time, encode time, dispatches.
+    const prof = await profile(() => oneStep(cfg, models, learner, prompts, step++));
+    ctx.log(`rl step profile (one more step, each dispatch in its own timed pass):`);
+    ctx.log(formatProfile(prof, 15));
+    Object.assign(out, profileFigures("rl", prof));
 
     const peer = await runRlPeer([
       "--dir",

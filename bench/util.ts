@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Profile } from "../kernels/core/profile.ts";
 import { sync } from "../kernels/core/runtime.ts";
 
 /** Options every section receives from the command line. */
@@ -112,4 +113,21 @@ export function round(x: number): number {
   if (!Number.isFinite(x) || x === 0) return x;
   const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(x))));
   return Number(x.toFixed(Math.min(digits, 6)));
+}
+
+/**
+ * Figures of a profile (kernels/core/profile.ts) under `prefix`: `<prefix>_profile_dispatches`,
+ * `_submits`, `_gpu_ms`, `_encode_ms`, `_wall_ms`, and `<prefix>_kernel_<name>_ms` (GPU time)
+ * for the `top` kernels by GPU time.
+ */
+export function profileFigures(prefix: string, p: Profile, top = 10): Record<string, number> {
+  const out: Record<string, number> = {
+    [`${prefix}_profile_dispatches`]: p.dispatches,
+    [`${prefix}_profile_submits`]: p.submits,
+    [`${prefix}_profile_gpu_ms`]: round(p.gpuMs),
+    [`${prefix}_profile_encode_ms`]: round(p.encodeMs),
+    [`${prefix}_profile_wall_ms`]: round(p.wallMs),
+  };
+  for (const k of p.kernels.slice(0, top)) out[`${prefix}_kernel_${k.name}_ms`] = round(k.gpuMs);
+  return out;
 }

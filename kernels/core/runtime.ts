@@ -212,10 +212,33 @@ export function commandEncoder(): GPUCommandEncoder {
   return s.encoder ??= s.device.createCommandEncoder();
 }
 
+/**
+ * What a profiler (kernels/core/profile.ts) sees of the launches: each dispatch may get a
+ * pass of its own with timestamp writes, and the profiler adds its commands (resolving the
+ * timestamps) to each submit.
+ */
+export interface LaunchObserver {
+  /** True when the profiler cannot time another dispatch before the next submit. */
+  full(): boolean;
+  /** The timestamp writes of dispatch `name`'s own pass (`encodeMs`: its CPU encode time). */
+  passFor(name: string, encodeMs: number): GPUComputePassTimestampWrites | undefined;
+  /** Called with the encoder just before it is finished and submitted. */
+  beforeSubmit(encoder: GPUCommandEncoder): void;
+}
+
+let observer: LaunchObserver | undefined;
+
+/** Install (or with `undefined` remove) the launch observer; one at a time. */
+export function observeLaunches(o: LaunchObserver | undefined): void {
+  if (o && observer) throw new Error("observeLaunches: a profiler is already running");
+  observer = o;
+}
+
 /** Encode one dispatch of `k`. Nothing runs until the next {@link flush}. */
 export function launch(k: Kernel, l: Launch): void {
+  const t0 = observer ? performance.now() : 0;
   const s = st();
-  if (s.slots >= RING_SLOTS) flush();
+  if (s.slots >= RING_SLOTS || observer?.full()) flush();
   const { pipeline, layout } = pipelineFor(k, l.overrides);
   const entries: GPUBindGroupEntry[] = [];
   let b = 0;
@@ -251,15 +274,22 @@ export function launch(k: Kernel, l: Launch): void {
     });
   });
   const bindGroup = s.device.createBindGroup({ layout, entries });
-  if (!s.pass) s.pass = (s.encoder ??= s.device.createCommandEncoder()).beginComputePass();
-  s.pass.setPipeline(pipeline);
-  s.pass.setBindGroup(0, bindGroup);
   const [x, y = 1, z = 1] = l.workgroups;
   const max = gpu().maxWorkgroupsPerDim;
   if (x > max || y > max || z > max) {
     throw new Error(`kernel ${k.name}: dispatch ${x}×${y}×${z} exceeds ${max} per dimension`);
   }
+  const timed = observer?.passFor(k.name, performance.now() - t0);
+  if (timed) commandEncoder(); // a pass of its own, so that its timestamps time it alone
+  if (!s.pass) {
+    s.pass = (s.encoder ??= s.device.createCommandEncoder()).beginComputePass(
+      timed ? { timestampWrites: timed } : undefined,
+    );
+  }
+  s.pass.setPipeline(pipeline);
+  s.pass.setBindGroup(0, bindGroup);
   if (x > 0 && y > 0 && z > 0) s.pass.dispatchWorkgroups(x, y, z);
+  if (timed) commandEncoder();
   s.dispatches++;
 }
 
@@ -287,6 +317,7 @@ export function flush(): void {
     s.pass = undefined;
   }
   if (s.slots > 0) s.device.queue.writeBuffer(s.ring, 0, s.ringData, 0, s.slots * PARAM_SLOT);
+  observer?.beforeSubmit(s.encoder);
   s.device.queue.submit([s.encoder.finish()]);
   s.encoder = undefined;
   s.slots = 0;
