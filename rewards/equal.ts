@@ -61,7 +61,7 @@ export function compareAnswers(
     const n = { decimalComma: opts.decimalComma };
     const p = normalizeAnswer(pred, n);
     // A gold option with its text (`(B) 12`, `B Paris`) is reduced to its letter here.
-    const g = normalizeAnswer(goldAnswer(String(gold)).slice(0, LIMITS.maxAnswerChars * 4), n);
+    const g = normalizeAnswer(goldAnswer(String(gold)), n);
     if (!p.text) return { equal: false, reason: "empty answer" };
     if (!g.text) return { equal: false, reason: "empty gold" };
     const gp = parsed(g.text, g.percent);
@@ -261,7 +261,18 @@ function ordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
     ctx.why = `${ps.length} items vs ${gs.length}`;
     return false;
   }
-  return gs.every((g, i) => answersEqual(ps[i], g, ctx));
+  return inStructure(ctx, () => gs.every((g, i) => answersEqual(ps[i], g, ctx)));
+}
+
+/** Runs `f` with `ctx.inStructure` set: the parts of a structure may be rounded decimals. */
+function inStructure<T>(ctx: Context, f: () => T): T {
+  const outer = ctx.inStructure;
+  ctx.inStructure = true;
+  try {
+    return f();
+  } finally {
+    ctx.inStructure = outer;
+  }
 }
 
 /** Drops items equal to an earlier one: a solution listed twice is still one solution. */
@@ -282,12 +293,14 @@ function unordered(ps: Answer[], gs: Answer[], ctx: Context): boolean {
     return false;
   }
   const used = new Array(ps.length).fill(false);
-  for (const g of gs) {
-    const i = ps.findIndex((p, j) => !used[j] && answersEqual(p, g, ctx));
-    if (i < 0) return false;
-    used[i] = true;
-  }
-  return true;
+  return inStructure(ctx, () => {
+    for (const g of gs) {
+      const i = ps.findIndex((p, j) => !used[j] && answersEqual(p, g, ctx));
+      if (i < 0) return false;
+      used[i] = true;
+    }
+    return true;
+  });
 }
 
 type Interval = Extract<Answer, { kind: "interval" }>;
@@ -308,5 +321,5 @@ function intervalsEqual(p: Interval, g: Interval, ctx: Context): boolean {
   const finite = (a: Answer) => !(a.kind === "expr" && hasInfinity(a.expr));
   if (finite(g.lo) && p.loClosed !== g.loClosed) return false;
   if (finite(g.hi) && p.hiClosed !== g.hiClosed) return false;
-  return answersEqual(p.lo, g.lo, ctx) && answersEqual(p.hi, g.hi, ctx);
+  return inStructure(ctx, () => answersEqual(p.lo, g.lo, ctx) && answersEqual(p.hi, g.hi, ctx));
 }

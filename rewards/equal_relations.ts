@@ -100,8 +100,11 @@ export function relationEqual(p: Answer, g: Relation, ctx: Context, eq: Equal): 
       // `x = 5` asks for 5: accept `5`, `x = 5`, and `x = 2 + 3 = 5`, but not `y = 5`.
       if (p.kind !== "relation") return eq(p, gc, ctx);
       const pc = claim(p, false);
-      const sameName = answerKey(p.sides[0]) === answerKey(g.sides[0]) ||
-        (dependentName(p.sides[0], gc) && dependentName(g.sides[0], gc));
+      // `a = b = x = 0` names three quantities with one value: `x = 0` names one of them.
+      const named = answerKey(p.sides[0]);
+      const sameName = g.sides.slice(0, -1).some((s, i) =>
+        (i === 0 || isName(s)) && answerKey(s) === named
+      ) || (dependentName(p.sides[0], gc) && dependentName(g.sides[0], gc));
       if (pc && sameName) return eq(pc, gc, ctx);
     }
     return p.kind === "relation" && equationsEqual(p, g, ctx);

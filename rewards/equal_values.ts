@@ -18,11 +18,13 @@ import {
   PROBE_COUNT,
   probeLiterals,
   probeScope,
+  substitute,
   substituteAll,
   type Value,
 } from "./cas.ts";
+import { canonicalKey } from "./canonical.ts";
 import { type Exact, exactRational, rationalClose } from "./exact.ts";
-import type { Expr } from "./latex_parser.ts";
+import { type Expr, freeVars } from "./latex_parser.ts";
 import type { BigNumber } from "mathjs";
 import type { Deadline } from "./limits.ts";
 import type { MathOptions } from "./options.ts";
@@ -33,6 +35,8 @@ export interface Context {
   deadline: Deadline;
   /** Set by the comparison that decided, for the details of a reward. */
   why: string;
+  /** Comparing a part of a tuple, vector, matrix, list, set or interval. */
+  inStructure?: boolean;
 }
 
 type ExprAnswer = Extract<Answer, { kind: "expr" }>;
@@ -67,6 +71,44 @@ export function exprEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
     ctx.why = `different variables: {${p.vars}} vs {${g.vars}}`;
     return false;
   }
+  if (valuesEqual(p, g, ctx)) return true;
+  // What evaluation cannot decide (a sum up to a free bound, `\binom{n}{k}` off the integers),
+  // structure can: the same tree up to the order of terms and factors, or a sum or product
+  // equal part by part. Both can only accept what is equal.
+  if (canonicalKey(p.expr) === canonicalKey(g.expr)) {
+    ctx.why = "the same expression up to the order of terms and factors";
+    return true;
+  }
+  if (seriesEqual(p.expr, g.expr, ctx)) {
+    ctx.why = "sums or products with equal bounds and equal terms";
+    return true;
+  }
+  return false;
+}
+
+/**
+ * `\sum_{k=a}^{b} f(k)` equals `\sum_{j=a'}^{b'} g(j)` when `a = a'`, `b = b'` and `f = g` as
+ * expressions (the index renamed to one variable); likewise for `\prod`.
+ */
+function seriesEqual(a: Expr, b: Expr, ctx: Context): boolean {
+  if (a.t !== "series" || b.t !== "series" || a.op !== b.op) return false;
+  const index: Expr = { t: "sym", name: "\u03b9" }; // a name the parser never produces
+  const pairs: [Expr, Expr][] = [
+    [a.lo, b.lo],
+    [a.hi, b.hi],
+    [substitute(a.body, a.index, index), substitute(b.body, b.index, index)],
+  ];
+  const answer = (e: Expr): ExprAnswer => ({
+    kind: "expr",
+    expr: e,
+    vars: [...freeVars(e)].sort(),
+    percent: false,
+  });
+  return pairs.every(([x, y]) => exprEqual(answer(x), answer(y), ctx));
+}
+
+/** Equality by value: numbers exactly or within tolerance, expressions at probe points. */
+function valuesEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   if (g.vars.length === 0) return numbersEqual(p, g, ctx);
   if (!identityHolds(compiledOf(p.expr), compiledOf(g.expr), g.vars, ctx)) return false;
   // Doubles forgive round-off (1e-7 here); a decimal-free identity must hold exactly, or
@@ -175,6 +217,70 @@ function product(a: ExactNumber, b: ExactNumber): ExactNumber | null {
 }
 
 function numbersEqual(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
+  if (numbersEqualAsWritten(p, g, ctx)) return true;
+  const mode = ctx.opts.decimalRounding;
+  if (mode === "all" || (mode === "structures" && ctx.inStructure)) {
+    if (roundsTo(p, g)) {
+      ctx.why = "equal after rounding to the decimal's places";
+      return true;
+    }
+  }
+  return false;
+}
+
+/** A decimal literal `±m / 10^places` as written, with its significant digits. */
+interface Decimal {
+  m: bigint;
+  places: number;
+  significant: number;
+}
+
+/** The rounding rule applies only to decimals this precise: 0.3 and 0.01 say too little. */
+const MIN_PLACES = 2;
+const MIN_SIGNIFICANT = 2;
+
+function decimalLiteral(a: ExprAnswer): Decimal | null {
+  if (a.percent) return null;
+  const neg = a.expr.t === "neg";
+  const e = a.expr.t === "neg" ? a.expr.a : a.expr;
+  const d = e.t === "num" ? /^(\d*)\.(\d+)$/.exec(e.text) : null;
+  if (!d) return null;
+  const m = BigInt((d[1] || "0") + d[2]);
+  const significant = (d[1] + d[2]).replace(/^0+/, "").length;
+  return { m: neg ? -m : m, places: d[2].length, significant };
+}
+
+/**
+ * Math-Verify's rule for rounded decimals, stated exactly: a decimal `D` with `k` places equals
+ * a value `v` when `v` rounds to `D` at `k` places, i.e. `|v − D| ≤ ½·10^{−k}` (either way of
+ * rounding a tie). The coarser decimal sets `k`, so the prediction may be more precise than a
+ * decimal gold but never less; that decimal needs {@link MIN_PLACES} places and
+ * {@link MIN_SIGNIFICANT} significant digits. Rational values are compared in BigInt, others
+ * at 64 digits; undecidable values do not round.
+ */
+function roundsTo(p: ExprAnswer, g: ExprAnswer): boolean {
+  if (p.percent || g.percent) return false;
+  const dp = decimalLiteral(p);
+  const dg = decimalLiteral(g);
+  let d: Decimal;
+  let other: ExprAnswer;
+  if (dg && (!dp || dp.places >= dg.places)) [d, other] = [dg, p];
+  else if (dp && !dg) [d, other] = [dp, g];
+  else return false; // the prediction is coarser than a decimal gold
+  if (d.places < MIN_PLACES || d.significant < MIN_SIGNIFICANT) return false;
+  const scale = 10n ** BigInt(d.places);
+  const r = exactRational(other.expr);
+  if (r) {
+    const diff = r.n * scale - d.m * r.d; // (v − D)·10^k·den
+    return (diff < 0n ? -diff : diff) * 2n <= r.d;
+  }
+  const v = exactValue(other.expr);
+  const dv = bigOf({ rational: { n: d.m, d: scale } });
+  const half = bigOf({ rational: { n: 1n, d: 2n * scale } });
+  return v !== null && dv !== null && half !== null && v.minus(dv).abs().lessThanOrEqualTo(half);
+}
+
+function numbersEqualAsWritten(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   if (p.int !== undefined && g.int !== undefined && !p.percent && !g.percent) {
     ctx.why = "equal integers";
     return p.int === g.int;

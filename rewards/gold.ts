@@ -13,11 +13,14 @@
 import { findBoxes, GOLD_RUN_GAP, trailingRun } from "./boxed.ts";
 import { committedChoice, optionLetter } from "./choice.ts";
 import { extractAnswer, PROSE } from "./extract.ts";
-import { capTail } from "./limits.ts";
+import { capTail, LIMITS } from "./limits.ts";
 import { stripDelimiters } from "./normalize.ts";
 
 /** Longest gold read (its tail: a solution states its answer last). */
 const MAX_GOLD_CHARS = 20_000;
+
+/** Longest gold answer parsed (a gold is trusted further than a response's 600). */
+const MAX_GOLD_ANSWER_CHARS = LIMITS.maxAnswerChars * 4;
 
 /** Golds repeat across the samples of a prompt: their answers are remembered. */
 const cache = new Map<string, string>();
@@ -29,7 +32,7 @@ export function goldAnswer(gold: string): string {
   if (answer !== undefined) return answer;
   answer = reduce(capTail(gold, MAX_GOLD_CHARS));
   // `B Paris`, `(B) 12`, `D: none of the above`: an option with its text asks for the letter.
-  answer = optionLetter(answer) ?? answer;
+  answer = (optionLetter(answer) ?? answer).slice(0, MAX_GOLD_ANSWER_CHARS);
   if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
   cache.set(gold, answer);
   return answer;
@@ -54,7 +57,8 @@ function reduce(gold: string): string {
     // price."): its answer is what a free-form response's would be.
     if (outside.length < gold.length) {
       const ex = extractAnswer(gold, "auto", { multipleBoxed: "last", finish: "stop" });
-      if (ex.answer) return ex.answer;
+      // Adjacent segments (`$2$ and $-7$`) are the parts of one answer, as adjacent boxes are.
+      if (ex.answer) return ex.run ? ex.run.join(", ") : ex.answer;
     }
   }
   return stripDelimiters(gold);

@@ -133,6 +133,21 @@ export const ADVERSARIAL: string[] = [
   "12:30 p.m. ".repeat(40),
   "$x=1$ and ".repeat(200),
   "\\boxed{1} \\text{ and } ".repeat(200),
+  // Choices in prose, split boxes, rounded structures, chains, sums up to free bounds.
+  "(A) or (B), ".repeat(300),
+  "the answer is (A) ".repeat(400),
+  "A is correct. B is wrong. Not C, and D is the answer. ".repeat(200),
+  "(A), (B), (C), (D), (E), (F), (G), (H), (I), (J) ".repeat(100),
+  "$\\boxed{" + "x".repeat(1000) + "$",
+  "$\\boxed{\\frac{1}{2}$ ".repeat(1000),
+  "\\(\\boxed{" + "{".repeat(300) + "\\)",
+  "(" + "0.33,".repeat(63) + "0.33)",
+  "\\begin{pmatrix}" + "0.14&".repeat(63) + "0.14\\end{pmatrix}",
+  "a = ".repeat(150) + "0",
+  "\\sum_{k=1}^{n} " + "k\\binom{n}{k}".repeat(40),
+  "x+".repeat(299) + "x",
+  "\\sum_{k=1}^{n}".repeat(40) + "k",
+  "The value is $" + "1+".repeat(200) + "1$ of the total. ".repeat(20),
 ];
 
 /** Megabyte responses: scans and regexes must stay linear on these. */
@@ -153,6 +168,10 @@ export function megabyteInputs(): string[] {
     "<answer>" + " ".repeat(mb) + "</answer>",
     "<answer>1" + " ".repeat(mb) + "= 24</answer>",
     "\\boxed{" + "(".repeat(mb / 2) + "}",
+    "(A) ".repeat(mb / 4),
+    "A is wrong. ".repeat(mb / 12),
+    "$\\boxed{\\frac{1}{2}$".repeat(mb / 20),
+    "The value is $1$ of ".repeat(mb / 20),
   ];
 }
 

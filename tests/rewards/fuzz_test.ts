@@ -41,7 +41,23 @@ Deno.test("fuzz: no crash, every call under 100 ms, every verdict in range", () 
       (s) =>
         math({ response: `<answer>\\boxed{${s}}</answer>`, gold: s.slice(0, 300), finish: "stop" }),
     ],
+    ["math/choice", (s) => math({ response: s, gold: "B", finish: "stop" }, { extract: "auto" })],
+    [
+      "math/lenient",
+      (s) => math({ response: s, gold: "42", finish: "stop" }, { unclosedAnswer: "stop" }),
+    ],
+    [
+      "math/prose gold",
+      (s) => math({ response: "\\boxed{3}", gold: s, finish: "stop" }, { extract: "auto" }),
+    ],
     ["equal/self", (s) => compareAnswers(s.slice(0, 600), s.slice(0, 600))],
+    [
+      "equal/rounded",
+      (s) =>
+        compareAnswers(s.slice(0, 600), "\\begin{pmatrix} \\frac13 & \\frac23 \\end{pmatrix}", {
+          decimalRounding: "all",
+        }),
+    ],
     ["equal/expr", (s) => compareAnswers(s.slice(0, 600), "x^2+2x+1")],
     ["equal/gold", (s) => compareAnswers("\\{1,2\\}", s.slice(0, 2000))],
     [

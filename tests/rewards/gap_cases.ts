@@ -68,6 +68,8 @@ export const PAIRS: Pair[] = [
   ["20", "Adding the two cases gives $12 + 8 = 20$ arrangements.", true, "solution gold"],
   ["12", "Adding the two cases gives $12 + 8 = 20$ arrangements.", false, "solution gold"],
   ["C", "The answer is $\\boxed{\\text{(C)}}$", true, "solution gold"],
+  ["-7, 2", "The roots are $2$ and $-7$.", true, "solution gold"],
+  ["2", "The roots are $2$ and $-7$.", false, "solution gold"],
   ["\\text{no solution}", "no solution", true, "solution gold"],
   ["\\text{Monday}", "Monday", true, "solution gold"],
   // Rounded decimals against exact values inside structures.
