@@ -69,3 +69,28 @@ Deno.test("cli: countdown and format by name; unknown names and options are erro
   assert.equal(await main(["--fn", "math", "--extract", "regex"]), 2);
   assert.equal(await main(["--bogus"]), 2);
 });
+
+Deno.test("cli: --extract auto reads the committed choice; --extract orz needs </answer>", async () => {
+  const prose = "The answer is (B): (A) ignores friction and (D) double counts.";
+  const auto = await runCli([
+    JSON.stringify({ response: prose, gold: "B" }),
+    JSON.stringify({ response: prose, gold: "D" }),
+    JSON.stringify({ response: "So $\\boxed{25\\%}$.", gold: "The discount is $25\\%$ off." }),
+  ], ["--fn", "math", "--extract", "auto"]);
+  assert.deepEqual(auto.out.map((o) => [o.score, o.extracted]), [[1, "B"], [0, "B"], [
+    1,
+    "25\\%",
+  ]]);
+  const unclosed = JSON.stringify({ response: "<think>t</think> <answer> \\boxed{4}", gold: "4" });
+  const orz = await runCli([unclosed], ["--fn", "math", "--extract", "orz"]);
+  assert.equal(orz.out[0].score, 0);
+  const lenient = await runCli([unclosed], [
+    "--fn",
+    "math",
+    "--extract",
+    "orz",
+    "--options",
+    '{"unclosedAnswer":"stop"}',
+  ]);
+  assert.equal(lenient.out[0].score, 1);
+});
