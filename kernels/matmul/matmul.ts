@@ -23,7 +23,7 @@ import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { fill, ones } from "../elementwise/elementwise.ts";
 import { type Dims, type Window, windowOf } from "./problem.ts";
-import { encodeTextured } from "./texture.ts";
+import { encodeTextured, matmulTextureDispatches, textureRefusal } from "./texture.ts";
 import { kernel, launch, u32 } from "../core/runtime.ts";
 import { empty, numel, type Tensor } from "../core/tensor.ts";
 
@@ -32,6 +32,50 @@ export {
   type MatmulTextureLimits,
   setMatmulTextureLimits,
 } from "./texture.ts";
+
+/**
+ * A kernel variant to force on every {@link matmul} (bench/variants/matmul.ts runs each one
+ * against a float64 reference): the loader set and the rows per invocation.
+ */
+export interface MatmulVariant {
+  /**
+   * `texture`: the shape must qualify (CPU adapter, vec4 shapes, stored rows multiples of 64
+   * floats; M ≥ minRows is waived), else matmul throws; `vec4`: K % 4 = N % 4 = 0 (and
+   * M % 4 = 0 with transA), else matmul throws; `scalar`: any shape.
+   */
+  path: "texture" | "vec4" | "scalar";
+  /**
+   * Rows per invocation (TM): 1, 2, 4, 8 or 16 for vec4 (≥ 4 when a matmul has transA; the
+   * automatic choice otherwise) and scalar (default 4); 4 or 8 for texture (default 8).
+   */
+  tm?: number;
+}
+
+let variantOverride: MatmulVariant | undefined;
+const pathDispatches = { vec4: 0, scalar: 0 };
+
+/**
+ * Force the path and tile of every later matmul (benches and tests compare variants);
+ * `undefined` restores the automatic choice. Throws on a TM the path's WGSL does not have.
+ */
+export function setMatmulVariant(v: MatmulVariant | undefined): void {
+  if (v) {
+    if (!["texture", "vec4", "scalar"].includes(v.path)) {
+      throw new Error(`setMatmulVariant: unknown path "${v.path}" (texture, vec4 or scalar)`);
+    }
+    const tms = v.path === "texture" ? [4, 8] : [1, 2, 4, 8, 16];
+    if (v.tm !== undefined && !tms.includes(v.tm)) {
+      throw new Error(`setMatmulVariant: ${v.path} takes TM ${tms.join(", ")}, not ${v.tm}`);
+    }
+    v = { ...v };
+  }
+  variantOverride = v;
+}
+
+/** Dispatches encoded so far by each path (tests and benches check which path ran). */
+export function matmulPathDispatches(): { texture: number; vec4: number; scalar: number } {
+  return { texture: matmulTextureDispatches(), ...pathDispatches };
+}
 
 const vec4Kernel = kernel("matmul_vec4", `${coreSrc}\n${vec4Src}`);
 const scalarKernel = kernel("matmul_scalar", `${coreSrc}\n${scalarSrc}`);
@@ -198,9 +242,29 @@ function encode(c: Tensor, a: Tensor, b: Tensor, d: Dims): void {
   const limit = bindingLimitOverride ?? gpu().maxBindingBytes;
   // Floats per binding window, leaving room for the alignment remainder of a window start.
   const cap = Math.floor(limit / 4) - gpu().offsetAlignment / 4;
-  if (encodeTextured(c, a, b, d, cap)) return;
+  const v = variantOverride;
   const { M, N, K, transA, transB } = d;
-  const vec4 = K % 4 === 0 && N % 4 === 0 && (!transA || M % 4 === 0);
+  if (v?.path === "texture") {
+    if (!encodeTextured(c, a, b, d, cap, v.tm, true)) {
+      throw new Error(
+        `matmul: variant texture can't take ${describe(d)}: ${textureRefusal(d, true)}`,
+      );
+    }
+    return;
+  }
+  if (!v && encodeTextured(c, a, b, d, cap)) return;
+  const fitsVec4 = K % 4 === 0 && N % 4 === 0 && (!transA || M % 4 === 0);
+  if (v?.path === "vec4" && !fitsVec4) {
+    throw new Error(
+      `matmul: variant vec4 can't take ${describe(d)}: K, N${
+        transA ? " and M" : ""
+      } must be multiples of 4`,
+    );
+  }
+  if (v?.path === "vec4" && transA && v.tm !== undefined && v.tm < 4) {
+    throw new Error(`matmul: variant vec4 TM ${v.tm} can't take transA (TM ≥ 4)`);
+  }
+  const vec4 = v?.path === "scalar" ? false : fitsVec4;
   const sC = M * N;
   const maxZ = gpu().maxWorkgroupsPerDim;
 
@@ -292,9 +356,15 @@ interface Part {
   acc: boolean;
 }
 
+/** The problem in the words of an error message: `M×K×N nt` (op letters: n, or t = transposed). */
+function describe(d: Dims): string {
+  return `${d.M}×${d.K}×${d.N} ${d.transA ? "t" : "n"}${d.transB ? "t" : "n"}`;
+}
+
 function dispatch(d: Dims, vec4: boolean, p: Part): void {
   const unit = vec4 ? 4 : 1;
-  const tm = tileRows(p.m, vec4, d.transA);
+  const tm = variantOverride?.tm ?? tileRows(p.m, vec4, d.transA);
+  pathDispatches[vec4 ? "vec4" : "scalar"]++;
   const lda = d.transA ? d.M : d.K;
   const ldb = d.transB ? d.K : d.N;
   const params = [

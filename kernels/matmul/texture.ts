@@ -63,18 +63,51 @@ const textures = new TextureCache("matmul_tex", CACHE_BYTES);
 const down = (x: number, q: number) => Math.max(q, Math.floor(x / q) * q);
 
 /**
- * Encode op(A)·op(B) through textures if this shape can take the path: CPU adapter, vec4
- * shapes (K, N and, with transA, M multiples of 4), stored rows a multiple of 64 floats
- * (copyBufferToTexture wants 256-byte row pitches) and M ≥ minRows. Batches map to layers;
- * M, N, K and the batch are cut so that every texture fits the limits and every C window
- * `capC` floats (the storage-binding cap less an alignment remainder; K chunks accumulate
- * into C). Returns false (nothing encoded) when the shape does not qualify.
+ * Why `d` cannot take the texture path, or null when it can: the path needs a CPU adapter
+ * with read-only storage textures, vec4 shapes (K, N and, with transA, M multiples of 4) and
+ * stored rows a multiple of 64 floats (copyBufferToTexture wants 256-byte row pitches);
+ * unless `forced`, also M ≥ minRows (a cost threshold, not a limit: below it the copies cost
+ * more than they save).
  */
-export function encodeTextured(c: Tensor, a: Tensor, b: Tensor, d: Dims, capC: number): boolean {
+export function textureRefusal(d: Dims, forced = false): string | null {
   const lim = texLimits();
   const { M, N, K, transA: tA, transB: tB } = d;
-  if (!lim || M < lim.minRows || K === 0 || N % 4 || K % 4 || (tA && M % 4)) return false;
-  if ((tA ? M : K) % 64 || (tB ? K : N) % 64) return false;
+  if (!lim) {
+    return "texture path off (not a CPU adapter, no read-only storage textures, or " +
+      "setMatmulTextureLimits(null))";
+  }
+  if (!forced && M < lim.minRows) return `M = ${M} < ${lim.minRows} rows`;
+  if (K === 0) return "K = 0";
+  if (N % 4 || K % 4 || (tA && M % 4)) {
+    return `K = ${K}, N = ${N}${tA ? `, M = ${M}` : ""} must be multiples of 4`;
+  }
+  if ((tA ? M : K) % 64 || (tB ? K : N) % 64) {
+    return `stored rows of A (${tA ? M : K} floats) and B (${tB ? K : N}) must be multiples ` +
+      "of 64 (256-byte copy pitch)";
+  }
+  return null;
+}
+
+/**
+ * Encode op(A)·op(B) through textures if this shape can take the path
+ * ({@link textureRefusal}). Batches map to layers; M, N, K and the batch are cut so that
+ * every texture fits the limits and every C window `capC` floats (the storage-binding cap
+ * less an alignment remainder; K chunks accumulate into C). Returns false (nothing encoded)
+ * when the shape does not qualify. `tm` (rows per invocation, 4 or 8) and `forced` (ignore
+ * minRows) come from a variant forced with setMatmulVariant; the default is 8.
+ */
+export function encodeTextured(
+  c: Tensor,
+  a: Tensor,
+  b: Tensor,
+  d: Dims,
+  capC: number,
+  tm = TEX_TM,
+  forced = false,
+): boolean {
+  if (textureRefusal(d, forced) !== null) return false;
+  const lim = texLimits()!;
+  const { M, N, K, transA: tA, transB: tB } = d;
   const panelsA = (m: number) => (tA ? Math.ceil(m / 4 / PANEL_AT) : 1);
   const panelsB = (n: number, k: number) =>
     tB ? Math.ceil(k / 4 / PANEL_BT) : Math.ceil(n / 4 / PANEL_B);
@@ -83,7 +116,7 @@ export function encodeTextured(c: Tensor, a: Tensor, b: Tensor, d: Dims, capC: n
   let mc = Math.min(M, tA ? 4 * PANEL_AT * lim.layers : lim.dim);
   let nc = Math.min(N, tB ? lim.dim : 4 * PANEL_B * lim.layers);
   const budget = lim.bytes / 4; // floats per texture
-  if (mc * kc > budget) mc = down(budget / kc, tA ? 4 : TEX_TM);
+  if (mc * kc > budget) mc = down(budget / kc, tA ? 4 : tm);
   if (mc * kc > budget) kc = down(budget / mc, 4);
   if (nc * kc > budget) nc = down(budget / kc, 4);
   if (nc * kc > budget) kc = down(budget / nc, 4);
@@ -94,7 +127,7 @@ export function encodeTextured(c: Tensor, a: Tensor, b: Tensor, d: Dims, capC: n
   if (d.sB) nb = Math.min(nb, Math.floor(lim.layers / panelsB(nc, kc)));
   if (nb < 1 || mc < M || nc < N || kc < K) nb = 1;
 
-  const overrides = { TRANS_A: tA ? 1 : 0, TRANS_B: tB ? 1 : 0, TM: TEX_TM, ROWS_FIRST: 1 };
+  const overrides = { TRANS_A: tA ? 1 : 0, TRANS_B: tB ? 1 : 0, TM: tm, ROWS_FIRST: 1 };
   for (let z0 = 0; z0 < d.batch; z0 += nb) {
     const zn = Math.min(nb, d.batch - z0);
     // Layers per texture: one per batch (one in all when that operand is broadcast).
@@ -158,7 +191,7 @@ export function encodeTextured(c: Tensor, a: Tensor, b: Tensor, d: Dims, capC: n
               ...[d.sA ? 1 : 0, d.sB ? 1 : 0, (M * N) / 4, 0],
             ].map(u32),
             bindings: [{ texture: ta.view }, { texture: tb.view }, cw.binding],
-            workgroups: [Math.ceil(mp / TEX_TM), Math.ceil(np / 128), zn], // ROWS_FIRST
+            workgroups: [Math.ceil(mp / tm), Math.ceil(np / 128), zn], // ROWS_FIRST
             overrides,
           });
           textureDispatches++;
