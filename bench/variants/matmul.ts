@@ -517,6 +517,38 @@ export function formatTable(rows: VariantResult[], cpu: boolean): string {
   return lines.map((l) => `| ${l.join(" | ")} |`).join("\n");
 }
 
+/**
+ * Every problem's rows as one Markdown table, variants × problems: CPU-normalised GFLOP/s
+ * with wall-clock GFLOP/s in brackets on CPU adapters (wall only elsewhere), "skip" or
+ * "FAIL" otherwise; then each variant's skip reasons, one line per distinct reason.
+ */
+export function formatSummary(rows: VariantResult[], cpu: boolean): string {
+  const problems = [...new Set(rows.map((r) => r.problem))];
+  const variants = [...new Set(rows.map((r) => r.variant))];
+  const cell = (r: VariantResult | undefined) => {
+    if (!r) return "";
+    if (r.status === "skipped") return "skip";
+    if (r.status === "failed") return "FAIL";
+    return cpu ? `${fmt(r.cpu_gflops)} (${fmt(r.gflops)})` : fmt(r.gflops);
+  };
+  const lines = [["variant", ...problems], ["---", ...problems.map(() => "---:")]];
+  for (const v of variants) {
+    lines.push([
+      v,
+      ...problems.map((p) => cell(rows.find((r) => r.variant === v && r.problem === p))),
+    ]);
+  }
+  const table = lines.map((l) => `| ${l.join(" | ")} |`).join("\n");
+  const skips = new Map<string, Set<string>>();
+  for (const r of rows) {
+    if (r.status !== "skipped") continue;
+    const key = `${r.variant}: ${r.reason}`;
+    skips.set(key, (skips.get(key) ?? new Set()).add(r.problem));
+  }
+  const notes = [...skips].map(([k, ps]) => `- skip ${k} (${[...ps].join("; ")})`);
+  return [table, ...(notes.length ? ["", ...notes] : [])].join("\n");
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
   await initGpu();
@@ -540,6 +572,12 @@ async function main(argv: string[]): Promise<number> {
     inputs.dispose();
     log(formatTable(rows, gpu().isCpu));
     all.push(...rows);
+  }
+  if (args.problems.length > 1) {
+    log(
+      `\n### Summary: GFLOP/s${gpu().isCpu ? ", CPU-normalised (wall clock)" : ""}\n`,
+    );
+    log(formatSummary(all, gpu().isCpu));
   }
   const failed = all.filter((r) => r.status === "failed");
   if (args.json) {
