@@ -25,8 +25,8 @@
 struct Params {
   M: u32, N: u32, K: u32, steps: u32,       // steps = ceil(K / 4) k-blocks
   lda: u32, ldb: u32, ldc: u32, acc: u32,   // acc = 1: C += result (K-chunked windows)
-  offA: u32, offB: u32, offC: u32, _p0: u32,
-  bsA: u32, bsB: u32, bsC: u32, _p1: u32,   // batch strides (0: operand broadcast)
+  offA: u32, offB: u32, offC: u32, hA: u32, // hA, hB: texture rows per band (texture.wgsl)
+  bsA: u32, bsB: u32, bsC: u32, hB: u32,    // batch strides (0: operand broadcast)
 }
 
 override TRANS_A: bool = false;
@@ -43,7 +43,7 @@ override ROWS_FIRST: bool = false;
 
 // Parameters hoisted into registers: a uniform load inside the k loop is re-gathered per
 // iteration on llvmpipe, so main reads p once and hands this to the loaders.
-struct Ctx { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, acc: u32 }
+struct Ctx { M: u32, N: u32, K: u32, lda: u32, ldb: u32, ldc: u32, acc: u32, hA: u32, hB: u32 }
 
 alias Row = array<vec4f, 4>;      // 16 columns of one C row
 alias Tile = array<Row, 16>;      // TM rows used
@@ -108,7 +108,7 @@ fn storeTile(acc: ptr<function, Tile>, cx: Ctx, baseC: u32, r0: u32, c0: u32) {
 
 @compute @workgroup_size(WX, WY)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let cx = Ctx(p.M, p.N, p.K, p.lda, p.ldb, p.ldc, p.acc);
+  let cx = Ctx(p.M, p.N, p.K, p.lda, p.ldb, p.ldc, p.acc, p.hA, p.hB);
   let baseA = p.offA + wid.z * p.bsA;
   let baseB = p.offB + wid.z * p.bsB;
   let baseC = p.offC + wid.z * p.bsC;

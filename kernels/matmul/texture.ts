@@ -62,10 +62,25 @@ const textures = new TextureCache("matmul_tex", CACHE_BYTES);
 
 const down = (x: number, q: number) => Math.max(q, Math.floor(x / q) * q);
 
+/** Most stored rows interleaved into bands by one copy: 2^MAX_SPLIT (see texture.wgsl). */
+const MAX_SPLIT = 2;
+
+/** log2 of the rows that make `pitch` floats a multiple of 64 (-1: more than 2^MAX_SPLIT). */
+function splitLog(pitch: number): number {
+  for (let s = 0; s <= MAX_SPLIT; s++) if (((pitch << s) & 63) === 0) return s;
+  return -1;
+}
+
+/** The band splits of A and B (their stored row pitches: K or M, N or K). */
+function splits(d: Dims): [number, number] {
+  return [splitLog(d.transA ? d.M : d.K), splitLog(d.transB ? d.K : d.N)];
+}
+
 /**
  * Why `d` cannot take the texture path, or null when it can: the path needs a CPU adapter
  * with read-only storage textures, vec4 shapes (K, N and, with transA, M multiples of 4) and
- * stored rows a multiple of 64 floats (copyBufferToTexture wants 256-byte row pitches);
+ * stored rows a multiple of 64 floats (copyBufferToTexture wants 256-byte row pitches) or
+ * reaching one in 2 or 4 rows (copied in bands);
  * unless `forced`, also M ≥ minRows (a cost threshold, not a limit: below it the copies cost
  * more than they save).
  */
@@ -81,9 +96,16 @@ export function textureRefusal(d: Dims, forced = false): string | null {
   if (N % 4 || K % 4 || (tA && M % 4)) {
     return `K = ${K}, N = ${N}${tA ? `, M = ${M}` : ""} must be multiples of 4`;
   }
-  if ((tA ? M : K) % 64 || (tB ? K : N) % 64) {
+  // copyBufferToTexture wants 256-byte row pitches: rows that are not a multiple of 64
+  // floats are copied 2^s at a time into bands (texture.wgsl), s ≤ MAX_SPLIT.
+  const [sa, sb] = splits(d);
+  if (sa < 0 || sb < 0) {
     return `stored rows of A (${tA ? M : K} floats) and B (${tB ? K : N}) must be multiples ` +
-      "of 64 (256-byte copy pitch)";
+      `of 64 floats, or reach one in ≤ ${1 << MAX_SPLIT} rows (256-byte copy pitch)`;
+  }
+  const rowsA = tA ? K : M, rowsB = tB ? N : K;
+  if ((d.sA && d.batch > 1 && rowsA % (1 << sa)) || (d.sB && d.batch > 1 && rowsB % (1 << sb))) {
+    return "a batched operand copied in bands needs a row count divisible by the band count";
   }
   return null;
 }
@@ -127,15 +149,29 @@ export function encodeTextured(
   if (d.sB) nb = Math.min(nb, Math.floor(lim.layers / panelsB(nc, kc)));
   if (nb < 1 || mc < M || nc < N || kc < K) nb = 1;
 
-  const overrides = { TRANS_A: tA ? 1 : 0, TRANS_B: tB ? 1 : 0, TM: tm, ROWS_FIRST: 1 };
+  // Texture heights round up to whole bands (one band per interleaved row).
+  const [sa, sb] = splits(d);
+  const bands = (h: number, s: number) => Math.ceil(h / (1 << s)) * (1 << s);
+  const heightA = bands(tA ? kc : mc, sa), heightB = bands(tB ? nc : kc, sb);
+  if (heightA > lim.dim || heightB > lim.dim) return false;
+  const overrides = {
+    TRANS_A: tA ? 1 : 0,
+    TRANS_B: tB ? 1 : 0,
+    TM: tm,
+    ROWS_FIRST: 1,
+    SPLIT_A: sa,
+    SPLIT_B: sb,
+  };
   for (let z0 = 0; z0 < d.batch; z0 += nb) {
     const zn = Math.min(nb, d.batch - z0);
     // Layers per texture: one per batch (one in all when that operand is broadcast).
     const la = d.sA ? nb : 1, lb = d.sB ? nb : 1;
-    const dimsA = tA ? [Math.min(PANEL_AT, mc / 4), kc, la * panelsA(mc)] : [kc / 4, mc, la];
+    const dimsA = tA
+      ? [Math.min(PANEL_AT, mc / 4), heightA, la * panelsA(mc)]
+      : [kc / 4, heightA, la];
     const dimsB = tB
-      ? [Math.min(PANEL_BT, kc / 4), nc, lb * panelsB(nc, kc)]
-      : [Math.min(PANEL_B, nc / 4), kc, lb * panelsB(nc, kc)];
+      ? [Math.min(PANEL_BT, kc / 4), heightB, lb * panelsB(nc, kc)]
+      : [Math.min(PANEL_B, nc / 4), heightB, lb * panelsB(nc, kc)];
     const texels = (x: number[]) => x[0] * x[1] * x[2];
     textures.reserve(16 * (texels(dimsA) + texels(dimsB)));
     const ta = textures.get("a", dimsA[0], dimsA[1], dimsA[2]);
@@ -149,36 +185,50 @@ export function encodeTextured(
           const cw = windowOf(c, (z0 * M + m0) * N, ((zn - 1) * M + mp) * N);
           const enc = commandEncoder(); // ends the shared pass: copies go between passes
           // Copy [w, h, layers] texels from `t` at element `at` (rows `row` floats apart,
-          // batches `rows` rows apart) into `dst` from layer `layer` on.
+          // batches `rows` rows apart) into `dst` from layer `layer` on; with a split s,
+          // every 2^s-th row into its own band of `band` texture rows.
           const copy = (
             t: Tensor,
             at: number,
             row: number,
             rows: number,
             dst: GPUTexture,
-            size: number[],
-            layer = 0,
-          ) =>
-            enc.copyBufferToTexture(
-              { buffer: t.buffer, offset: at * 4, bytesPerRow: row * 4, rowsPerImage: rows },
-              { texture: dst, origin: [0, 0, layer] },
-              size,
-            );
+            [w, h, z]: number[],
+            layer: number,
+            s: number,
+            band: number,
+          ) => {
+            const R = 1 << s;
+            for (let r = 0; r < R && r < h; r++) {
+              const hr = Math.ceil((h - r) / R);
+              enc.copyBufferToTexture(
+                {
+                  buffer: t.buffer,
+                  offset: (at + r * row) * 4,
+                  bytesPerRow: R * row * 4,
+                  rowsPerImage: z > 1 ? rows / R : hr,
+                },
+                { texture: dst, origin: [0, r * band, layer] },
+                [w, hr, z],
+              );
+            }
+          };
+          const bandA = heightA >> sa, bandB = heightB >> sb;
           const atA = z0 * d.sA + (tA ? k0 * M + m0 : m0 * K + k0);
           const atB = z0 * d.sB + (tB ? n0 * K + k0 : k0 * N + n0);
           const za = d.sA ? zn : 1, zb = d.sB ? zn : 1;
-          if (!tA) copy(a, atA, K, M, ta.texture, [kp / 4, mp, za]);
+          if (!tA) copy(a, atA, K, M, ta.texture, [kp / 4, mp, za], 0, sa, bandA);
           for (let i = 0; tA && i < panelsA(mp); i++) {
             const w = Math.min(PANEL_AT, mp / 4 - i * PANEL_AT);
-            copy(a, atA + 4 * PANEL_AT * i, M, K, ta.texture, [w, kp, za], i * la);
+            copy(a, atA + 4 * PANEL_AT * i, M, K, ta.texture, [w, kp, za], i * la, sa, bandA);
           }
           for (let i = 0; i < panelsB(np, kp); i++) {
             if (tB) {
               const w = Math.min(PANEL_BT, kp / 4 - i * PANEL_BT);
-              copy(b, atB + 4 * PANEL_BT * i, K, N, tb.texture, [w, np, zb], i * lb);
+              copy(b, atB + 4 * PANEL_BT * i, K, N, tb.texture, [w, np, zb], i * lb, sb, bandB);
             } else {
               const w = Math.min(PANEL_B, np / 4 - i * PANEL_B);
-              copy(b, atB + 4 * PANEL_B * i, N, K, tb.texture, [w, kp, zb], i * lb);
+              copy(b, atB + 4 * PANEL_B * i, N, K, tb.texture, [w, kp, zb], i * lb, sb, bandB);
             }
           }
           // Core Params; on this path lda/ldb are the panels' layer strides. (A full
@@ -187,8 +237,8 @@ export function encodeTextured(
             params: [
               ...[mp, np, kp, kp / 4],
               ...[la, lb, N / 4, k0 > 0 ? 1 : 0],
-              ...[0, 0, (cw.off + n0) / 4, 0],
-              ...[d.sA ? 1 : 0, d.sB ? 1 : 0, (M * N) / 4, 0],
+              ...[0, 0, (cw.off + n0) / 4, bandA],
+              ...[d.sA ? 1 : 0, d.sB ? 1 : 0, (M * N) / 4, bandB],
             ].map(u32),
             bindings: [{ texture: ta.view }, { texture: tb.view }, cw.binding],
             workgroups: [Math.ceil(mp / tm), Math.ceil(np / 128), zn], // ROWS_FIRST

@@ -20,6 +20,11 @@
 // each, `cx.lda` / `cx.ldb` layers apart (batches fill the layers in between): a workgroup
 // then reads short texture rows and few pages, instead of a few texels from each of hundreds
 // of long rows (a 128-column panel of B made 1024³ 10 % and 896×2048×4864 70 % faster).
+// Stored rows whose length is not a multiple of 64 floats (a hidden size of 96) cannot be
+// copied as they are (copyBufferToTexture wants 256-byte row pitches); 2^SPLIT_A rows
+// together can, so texture.ts copies every 2^SPLIT_A-th row into its own band of cx.hA
+// texture rows: stored row j lives at texture row (j mod 2^SPLIT_A)·hA + j / 2^SPLIT_A
+// (likewise B). SPLIT_A = 0 is the plain layout.
 // In this variant baseA / baseB are layers (batch z → layer z, or 0 when broadcast) and
 // cx.lda / cx.ldb the panels' layer strides; C offsets and ldc are in vec4s.
 // Rows ≥ M and columns ≥ N read whatever the texture holds there and are never stored; every
@@ -30,6 +35,13 @@
 @group(0) @binding(1) var ta: texture_storage_2d_array<rgba32float, read>;
 @group(0) @binding(2) var tb: texture_storage_2d_array<rgba32float, read>;
 @group(0) @binding(3) var<storage, read_write> c: array<vec4f>;
+
+override SPLIT_A: u32 = 0u; // log2 stored rows of A per band-interleaved copy (see above)
+override SPLIT_B: u32 = 0u;
+
+// The texture row of stored row j of A / of B.
+fn ya(cx: Ctx, j: u32) -> u32 { return (j & ((1u << SPLIT_A) - 1u)) * cx.hA + (j >> SPLIT_A); }
+fn yb(cx: Ctx, j: u32) -> u32 { return (j & ((1u << SPLIT_B) - 1u)) * cx.hB + (j >> SPLIT_B); }
 
 const A_PANEL: u32 = 4u;   // log2 texels per TRANS_A panel
 const B_PANEL: u32 = 6u;   // log2 texels per TRANS_B panel
@@ -45,8 +57,10 @@ fn blockAT(cx: Ctx, baseA: u32, m4: u32, k: u32) -> array<vec4f, 4> {
   let x = m4 & ((1u << A_PANEL) - 1u);
   let layer = baseA + (m4 >> A_PANEL) * cx.lda;
   let y = 4u * k;
-  return t4(textureLoad(ta, vec2u(x, y), layer), textureLoad(ta, vec2u(x, y + 1u), layer),
-            textureLoad(ta, vec2u(x, y + 2u), layer), textureLoad(ta, vec2u(x, y + 3u), layer));
+  return t4(textureLoad(ta, vec2u(x, ya(cx, y)), layer),
+            textureLoad(ta, vec2u(x, ya(cx, y + 1u)), layer),
+            textureLoad(ta, vec2u(x, ya(cx, y + 2u)), layer),
+            textureLoad(ta, vec2u(x, ya(cx, y + 3u)), layer));
 }
 
 fn loadA(cx: Ctx, baseA: u32, r0: u32, k: u32) -> ACol {
@@ -59,33 +73,36 @@ fn loadA(cx: Ctx, baseA: u32, r0: u32, k: u32) -> ACol {
       av[4] = q1[0]; av[5] = q1[1]; av[6] = q1[2]; av[7] = q1[3];
     }
   } else {
-    av[0] = textureLoad(ta, vec2u(k, r0), baseA);
-    av[1] = textureLoad(ta, vec2u(k, r0 + 1u), baseA);
-    av[2] = textureLoad(ta, vec2u(k, r0 + 2u), baseA);
-    av[3] = textureLoad(ta, vec2u(k, r0 + 3u), baseA);
+    av[0] = textureLoad(ta, vec2u(k, ya(cx, r0)), baseA);
+    av[1] = textureLoad(ta, vec2u(k, ya(cx, r0 + 1u)), baseA);
+    av[2] = textureLoad(ta, vec2u(k, ya(cx, r0 + 2u)), baseA);
+    av[3] = textureLoad(ta, vec2u(k, ya(cx, r0 + 3u)), baseA);
     if (TM > 4u) {
-      av[4] = textureLoad(ta, vec2u(k, r0 + 4u), baseA);
-      av[5] = textureLoad(ta, vec2u(k, r0 + 5u), baseA);
-      av[6] = textureLoad(ta, vec2u(k, r0 + 6u), baseA);
-      av[7] = textureLoad(ta, vec2u(k, r0 + 7u), baseA);
+      av[4] = textureLoad(ta, vec2u(k, ya(cx, r0 + 4u)), baseA);
+      av[5] = textureLoad(ta, vec2u(k, ya(cx, r0 + 5u)), baseA);
+      av[6] = textureLoad(ta, vec2u(k, ya(cx, r0 + 6u)), baseA);
+      av[7] = textureLoad(ta, vec2u(k, ya(cx, r0 + 7u)), baseA);
     }
   }
   return av;
 }
 
 // op(B)[kq, c4*4 .. c4*4+15] from the plain layout (layer: the 128-column panel of c4).
-fn rowB(layer: u32, c4: u32, kq: u32) -> Row {
+fn rowB(cx: Ctx, layer: u32, c4: u32, kq: u32) -> Row {
   let x = c4 & ((1u << BN_PANEL) - 1u);
-  return Row(textureLoad(tb, vec2u(x, kq), layer), textureLoad(tb, vec2u(x + 1u, kq), layer),
-             textureLoad(tb, vec2u(x + 2u, kq), layer), textureLoad(tb, vec2u(x + 3u, kq), layer));
+  let y = yb(cx, kq);
+  return Row(textureLoad(tb, vec2u(x, y), layer), textureLoad(tb, vec2u(x + 1u, y), layer),
+             textureLoad(tb, vec2u(x + 2u, y), layer), textureLoad(tb, vec2u(x + 3u, y), layer));
 }
 
 // Columns n .. n+3 of op(B) at k-block k from the TRANS_B layout, as rows kk = 0..3.
 fn blockBT(cx: Ctx, baseB: u32, n: u32, k: u32) -> array<vec4f, 4> {
   let x = k & ((1u << B_PANEL) - 1u);
   let layer = baseB + (k >> B_PANEL) * cx.ldb;
-  return t4(textureLoad(tb, vec2u(x, n), layer), textureLoad(tb, vec2u(x, n + 1u), layer),
-            textureLoad(tb, vec2u(x, n + 2u), layer), textureLoad(tb, vec2u(x, n + 3u), layer));
+  return t4(textureLoad(tb, vec2u(x, yb(cx, n)), layer),
+            textureLoad(tb, vec2u(x, yb(cx, n + 1u)), layer),
+            textureLoad(tb, vec2u(x, yb(cx, n + 2u)), layer),
+            textureLoad(tb, vec2u(x, yb(cx, n + 3u)), layer));
 }
 
 fn loadB(cx: Ctx, baseB: u32, c0: u32, k: u32) -> array<Row, 4> {
@@ -99,8 +116,8 @@ fn loadB(cx: Ctx, baseB: u32, c0: u32, k: u32) -> array<Row, 4> {
   }
   let c4 = c0 / 4u;
   let layer = baseB + (c4 >> BN_PANEL) * cx.ldb;
-  return array<Row, 4>(rowB(layer, c4, 4u * k), rowB(layer, c4, 4u * k + 1u),
-                       rowB(layer, c4, 4u * k + 2u), rowB(layer, c4, 4u * k + 3u));
+  return array<Row, 4>(rowB(cx, layer, c4, 4u * k), rowB(cx, layer, c4, 4u * k + 1u),
+                       rowB(cx, layer, c4, 4u * k + 2u), rowB(cx, layer, c4, 4u * k + 3u));
 }
 
 fn storeRow(cx: Ctx, baseC: u32, m: u32, c0: u32, v: Row) {

@@ -197,6 +197,35 @@ Deno.test("matmul: texture path, all transpose combos, ragged tiles, batches", a
   console.log("max rel err", errs.join(", "));
 });
 
+Deno.test("matmul: texture path for rows that are not a multiple of 64 floats", async () => {
+  // Hidden sizes like 96 give 384-byte rows, which copyBufferToTexture cannot take: 2 or 4
+  // rows together can, so those operands are copied into bands of interleaved rows.
+  const errs: string[] = [];
+  const cases: [number, number, number, MatmulOptions][] = [
+    [70, 96, 36, COMBOS[0]], // B rows of 36 floats would need 16 bands: the buffer path
+    [70, 96, 100, COMBOS[1]], // A and B rows of 96: 2 bands each
+    [96, 48, 96, COMBOS[2]], // Aᵀ rows of 96 (2 bands), B rows of 96
+    [160, 80, 48, COMBOS[3]], // Aᵀ rows of 160 (2 bands), Bᵀ rows of 80 (4 bands)
+    [768, 96, 288, { transB: true }], // a tiny preset's q/k/v-sized Linear layer
+    [768, 288, 96, {}], // its input gradient
+    [96, 768, 288, { transA: true }], // its weight gradient
+    [45, 32, 160, {}], // 2 bands for A (an odd row count), B aligned
+  ];
+  for (const [M, K, N, o] of cases) {
+    const pitchA = o.transA ? M : K, pitchB = o.transB ? K : N;
+    const bandable = (p: number) => [1, 2, 4].some((r) => (p * r) % 64 === 0);
+    const e = bandable(pitchA) && bandable(pitchB)
+      ? await viaTextures(() => checkForward(M, K, N, o))
+      : await viaTextures(() => checkForward(M, K, N, o), 0);
+    errs.push(`${tag(o)} ${M}x${K}x${N}: ${e.toExponential(1)}`);
+  }
+  // Batches as layers, each copied in bands (row counts divisible by the bands).
+  const eb = await viaTextures(() => checkForward(16, 96, 40, COMBOS[1], [2, 3], [2, 3]));
+  const el = await viaTextures(() => checkForward(20, 96, 48, COMBOS[0], [], [3]));
+  errs.push(`batched NT: ${eb.toExponential(1)}`, `broadcast A: ${el.toExponential(1)}`);
+  console.log("max rel err", errs.join(", "));
+});
+
 Deno.test("matmul: texture path cut to small textures and C windows", async () => {
   // 32-texel textures of at most 16 KiB and 3 layers, C windows of 16 KiB: M, N and K
   // chunks (K chunks accumulate into C), several B panels, and batch groups of 3 + 2.
