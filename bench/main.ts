@@ -97,6 +97,11 @@ export const sections: Record<string, BenchSection> = {
     "reward verifiers (bench/rewards_bench.ts)",
   ),
   rl: optional("./rl_bench.ts", "rlSection", "one PPO step, tiny preset (bench/rl_bench.ts)"),
+  rl_scaling: optional(
+    "./rl_bench.ts",
+    "rlScalingSection",
+    "the RL step at 2× batch, 2× length, 2× width (bench/rl_bench.ts)",
+  ),
 };
 
 interface Report {

@@ -70,9 +70,11 @@ export const RL_SHAPE = {
   policySteps: 1,
 };
 
+/** A step's shape: the model's width and depth and the batch of prompts × samples × tokens. */
+export type RlShape = typeof RL_SHAPE;
+
 /** The run config of the step: ORZ's defaults at the pilot shape, no lr warm-up. */
-export function rlConfig(): RunConfig {
-  const s = RL_SHAPE;
+export function rlConfig(s: RlShape = RL_SHAPE): RunConfig {
   return resolveConfig({
     run: { name: "rl-bench", seed: 0 },
     algorithm: "ppo",
@@ -99,12 +101,12 @@ export function rlConfig(): RunConfig {
 }
 
 /** Deterministic prompts: `prompts` rows of `promptTokens` non-special ids in [2, vocab). */
-function promptIds(vocab: number): number[][] {
+function promptIds(vocab: number, shape: RlShape = RL_SHAPE): number[][] {
   let s = 12345;
   return Array.from(
-    { length: RL_SHAPE.prompts },
+    { length: shape.prompts },
     () =>
-      Array.from({ length: RL_SHAPE.promptTokens }, () => {
+      Array.from({ length: shape.promptTokens }, () => {
         s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
         return 2 + (s % (vocab - 2));
       }),
@@ -120,8 +122,10 @@ function promptIds(vocab: number): number[][] {
  * - forward: policy log-probs and critic values over B sequences of T = P + N − 1 positions;
  * - update: forward + backward of the critic (both mini-batches) and of the policy.
  */
-export function stepFlops(vocab: number): { generate: number; forward: number; update: number } {
-  const s = RL_SHAPE;
+export function stepFlops(
+  vocab: number,
+  s: RlShape = RL_SHAPE,
+): { generate: number; forward: number; update: number } {
   const H = s.hidden, L = s.layers, I = s.intermediate;
   const D = H / s.heads;
   const B = s.prompts * s.samples, P = s.promptTokens, N = s.newTokens;
@@ -209,8 +213,9 @@ async function oneStep(
   learner: CpuTimedLearner,
   prompts: number[][],
   step: number,
+  shape: RlShape = RL_SHAPE,
 ): Promise<StepTimes> {
-  const { samples } = RL_SHAPE;
+  const { samples } = shape;
   const [t0, c0] = [performance.now(), cpuTimeMs()];
   learner.resetTimes();
   const seqs = prompts.flatMap((ids, g) =>
@@ -436,10 +441,71 @@ export const rlSection: BenchSection = {
   run: benchRl,
 };
 
-if (import.meta.main) {
+if (import.meta.main && Deno.args.includes("--scaling")) {
+  const figures = await benchRlScaling({ quick: false, log: (m) => console.error(m) });
+  for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
+} else if (import.meta.main) {
   const figures = await benchRl({
     quick: Deno.args.includes("--quick"),
     log: (m) => console.error(m),
   });
   for (const [k, v] of Object.entries(figures)) console.log(`${k.padEnd(28)} ${v}`);
 }
+
+/**
+ * How a step's time grows: the pilot step, then with twice the batch (prompts), twice the
+ * response length, and twice the model width (hidden and MLP sizes), each one warm-up step
+ * and one timed step. Figures `rl_scale_<case>_step_s` and `_gflops`; the log has the table
+ * (time and FLOPs relative to the pilot step), which is what predicts a run's cost.
+ */
+export async function benchRlScaling(ctx: BenchContext): Promise<Record<string, number>> {
+  await initGpu();
+  const base = RL_SHAPE;
+  const cases: [string, RlShape][] = [
+    ["pilot", base],
+    ["batch2x", { ...base, prompts: 2 * base.prompts }],
+    ["length2x", { ...base, newTokens: 2 * base.newTokens }],
+    ["width2x", { ...base, hidden: 2 * base.hidden, intermediate: 2 * base.intermediate }],
+  ];
+  const out: Record<string, number> = {};
+  const rows: string[] = [];
+  let pilot: { s: number; flop: number } | undefined;
+  for (const [name, shape] of cases) {
+    const cfg = rlConfig(shape);
+    const models = await buildModels(cfg, null);
+    const learner = new CpuTimedLearner(cfg, models.policy, models.critic, models.ref);
+    try {
+      const vocab = models.policy.cfg.vocabSize;
+      const prompts = promptIds(vocab, shape);
+      await oneStep(cfg, models, learner, prompts, 1, shape); // warm-up (compiles)
+      const t = await oneStep(cfg, models, learner, prompts, 2, shape);
+      const f = stepFlops(vocab, shape);
+      const flop = f.generate + f.forward + f.update;
+      pilot ??= { s: t.step, flop };
+      out[`rl_scale_${name}_step_s`] = round(t.step);
+      out[`rl_scale_${name}_gflops`] = round(flop / t.step / 1e9);
+      rows.push(
+        `  ${name.padEnd(9)} B ${String(shape.prompts * shape.samples).padStart(3)}  N ${
+          String(shape.newTokens).padStart(3)
+        }  H ${String(shape.hidden).padStart(3)}  step ${t.step.toFixed(2).padStart(5)} s (×${
+          (t.step / pilot.s).toFixed(2)
+        })  FLOP ×${(flop / pilot.flop).toFixed(2)}  generate ${t.generate.toFixed(2)}, forward ${
+          t.forward.toFixed(2)
+        }, update ${t.update.toFixed(2)}`,
+      );
+    } finally {
+      learner.dispose();
+      models.policy.dispose();
+      models.critic?.dispose();
+      models.ref?.dispose();
+    }
+  }
+  ctx.log(`rl step scaling (one timed step each):\n${rows.join("\n")}`);
+  return out;
+}
+
+/** The scaling section for bench/main.ts's registry. */
+export const rlScalingSection: BenchSection = {
+  description: "how the RL step grows with batch, response length and model width",
+  run: benchRlScaling,
+};
