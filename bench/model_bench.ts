@@ -37,6 +37,7 @@ import { noGrad } from "../kernels/core/autograd.ts";
 import { initGpu } from "../kernels/core/device.ts";
 import { fill } from "../kernels/elementwise/elementwise.ts";
 import { matmul } from "../kernels/matmul/matmul.ts";
+import { formatProfile, profile } from "../kernels/core/profile.ts";
 import { launchStats, sync } from "../kernels/core/runtime.ts";
 import { sample } from "../kernels/sampling/sampler.ts";
 import { keep, scope, type Tensor, tensor } from "../kernels/core/tensor.ts";
@@ -45,7 +46,15 @@ import { generate } from "../models/generate.ts";
 import { parseHfConfig } from "../models/hf_config.ts";
 import { createKVCache } from "../models/kv_cache.ts";
 import { Transformer } from "../models/transformer.ts";
-import { type BenchContext, type BenchSection, CORES, cpuTimeMs, median, round } from "./util.ts";
+import {
+  type BenchContext,
+  type BenchSection,
+  CORES,
+  cpuTimeMs,
+  median,
+  profileFigures,
+  round,
+} from "./util.ts";
 
 /**
  * The small random model: Llama-style, 4 layers, hidden 256, 4 query heads of 64 over 2
@@ -305,10 +314,9 @@ async function measureStep(
   let encodeMs = 0;
   try {
     // The cache holds the prompt from here on; every run rewrites the same slots.
-    const [stepMs] = await timeRuns(async () => {
+    /** Encode the N decode steps (fed back on the GPU); the last token, to dispose. */
+    const steps = () => {
       let tok = tok0;
-      const d0 = launchStats().dispatches;
-      const t0 = performance.now();
       for (let s = 1; s <= N; s++) {
         const prev = tok;
         tok = noGrad(() =>
@@ -322,12 +330,25 @@ async function measureStep(
         );
         if (prev !== tok0) prev.dispose();
       }
+      return tok;
+    };
+    const [stepMs] = await timeRuns(async () => {
+      const d0 = launchStats().dispatches;
+      const t0 = performance.now();
+      const tok = steps();
       encodeMs = (performance.now() - t0) / N;
       await sync();
       tok.dispose();
       dispatches = (launchStats().dispatches - d0) / N;
       return [(performance.now() - t0) / N];
     }, samples);
+    // The same steps under the profiler: where a B = 1 decode step's GPU time goes.
+    const prof = await profile(() => steps().dispose());
+    ctx.log(`${prefix} B=1 decode, ${N} steps under the profiler:\n${formatProfile(prof, 10)}`);
+    const perStep = profileFigures(`${prefix}_decode`, prof);
+    for (const k of Object.keys(perStep)) {
+      if (k.endsWith("_ms") && !k.endsWith("_wall_ms")) perStep[k] = round(perStep[k] / N);
+    }
     const k = Math.round(dispatches);
     const [floorMs] = await timeRuns(async () => [
       await wall(async () => {
@@ -344,6 +365,7 @@ async function measureStep(
       [`${prefix}_decode_encode_b1_ms`]: round(encodeMs),
       [`${prefix}_decode_dispatches`]: round(dispatches),
       [`${prefix}_decode_floor_b1_ms`]: round(floorMs),
+      ...perStep,
     };
   } finally {
     tok0.dispose();

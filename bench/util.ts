@@ -118,7 +118,7 @@ export function round(x: number): number {
 /**
  * Figures of a profile (kernels/core/profile.ts) under `prefix`: `<prefix>_profile_dispatches`,
  * `_submits`, `_gpu_ms`, `_encode_ms`, `_wall_ms`, and `<prefix>_kernel_<name>_ms` (GPU time)
- * for the `top` kernels by GPU time.
+ * for the `top` kernels by GPU time (names with `/` and the like become `_`).
  */
 export function profileFigures(prefix: string, p: Profile, top = 10): Record<string, number> {
   const out: Record<string, number> = {
@@ -128,6 +128,9 @@ export function profileFigures(prefix: string, p: Profile, top = 10): Record<str
     [`${prefix}_profile_encode_ms`]: round(p.encodeMs),
     [`${prefix}_profile_wall_ms`]: round(p.wallMs),
   };
-  for (const k of p.kernels.slice(0, top)) out[`${prefix}_kernel_${k.name}_ms`] = round(k.gpuMs);
+  for (const k of p.kernels.slice(0, top)) {
+    const name = k.name.replace(/[^A-Za-z0-9]+/g, "_").replace(/_+$/, "");
+    out[`${prefix}_kernel_${name}_ms`] = round(k.gpuMs);
+  }
   return out;
 }
