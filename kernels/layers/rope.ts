@@ -116,6 +116,7 @@ function rotate(
   const kOut = k ? empty(k.shape) : null;
   if (positions.size === 0) return [qOut, kOut];
   dummy ??= keep(empty([4]));
+  const wg = gpu().isCpu ? 8 : 32;
   launch(ropeKernel, {
     params: [u32(positions.size), u32(nq), u32(nk), u32(d), f32(sign)],
     bindings: [
@@ -126,8 +127,8 @@ function rotate(
       bind4(qOut),
       bind4(kOut ?? dummy),
     ],
-    workgroups: grid(positions.size),
-    overrides: { WG: gpu().isCpu ? 8 : 32, ALIGNED: Number((d / 2) % 4 === 0) },
+    workgroups: grid(Math.ceil((positions.size * Math.ceil(d / 2 / 4)) / wg)),
+    overrides: { WG: wg, ALIGNED: Number((d / 2) % 4 === 0) },
   });
   return [qOut, kOut];
 }

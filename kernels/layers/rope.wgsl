@@ -5,9 +5,10 @@
 // With sgn = −1 the rotation is by −a: that is the backward pass (Rᵀ = R(−a)).
 //
 // Layout: q [tokens, nq, D], k [tokens, nk, D] (a [B, T, heads, D] tensor is the same
-// memory), pos [tokens] (i32). One workgroup per token; each thread takes 4 consecutive
-// frequencies, computes their cos/sin once and applies them to every head of q and k, so
-// the trigonometry is amortised over nq + nk heads. Memory is viewed as vec4 (one gather per
+// memory), pos [tokens] (i32). One thread per (token, group of 4 consecutive frequencies),
+// numbered token-major, so a short head (D = 24: 3 groups) still fills every lane; each
+// computes its cos/sin once and applies them to every head of q and k, so the trigonometry
+// is amortised over nq + nk heads. Memory is viewed as vec4 (one gather per
 // 4 floats on llvmpipe); ALIGNED = false (half % 4 != 0, odd test shapes) falls back to
 // per-component access.
 //
@@ -20,7 +21,8 @@
 // bindings: 0 params {tokens, nq, nk, d, sgn}, 1 pos [tokens] (i32), 2 inv_freq [ceil4(half)]
 //   (f32, zero padded), 3 q_in, 4 k_in, 5 q_out, 6 k_out (k_* unused when nk = 0); storage
 //   buffers bound with sizes rounded up to 16 bytes.
-// dispatch: `tokens` workgroups of WG threads, folded by runtime.grid().
+// dispatch: ceil(tokens · ceil(half / 4) / WG) workgroups of WG threads, folded by
+//   runtime.grid().
 
 struct Params { tokens: u32, nq: u32, nk: u32, d: u32, sgn: f32 }
 
@@ -86,24 +88,24 @@ fn store(which: u32, e: u32, valid: u32, v: vec4f) {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
-  let t = wid.x + wid.y * nwg.x;
-  if (t >= p.tokens) { return; }
   let half = p.d / 2u;
-  let pf = f32(pos[t]);
-  for (var i = 4u * lid; i < half; i += 4u * WG) {
-    let cs = cos_sin(pf * inv_freq[i / 4u]);
-    let c = cs[0];
-    let s = p.sgn * cs[1];
-    let valid = min(4u, half - i);
-    for (var which = 0u; which < 2u; which++) {
-      let heads = select(p.nk, p.nq, which == 0u);
-      for (var h = 0u; h < heads; h++) {
-        let e = (t * heads + h) * p.d + i;
-        let x1 = load(which, e, valid);
-        let x2 = load(which, e + half, valid);
-        store(which, e, valid, x1 * c - x2 * s);
-        store(which, e + half, valid, x2 * c + x1 * s);
-      }
+  let groups = (half + 3u) / 4u;
+  let g = (wid.x + wid.y * nwg.x) * WG + lid;
+  let t = g / groups;
+  if (t >= p.tokens) { return; }
+  let i = 4u * (g % groups);
+  let cs = cos_sin(f32(pos[t]) * inv_freq[i / 4u]);
+  let c = cs[0];
+  let s = p.sgn * cs[1];
+  let valid = min(4u, half - i);
+  for (var which = 0u; which < 2u; which++) {
+    let heads = select(p.nk, p.nq, which == 0u);
+    for (var h = 0u; h < heads; h++) {
+      let e = (t * heads + h) * p.d + i;
+      let x1 = load(which, e, valid);
+      let x2 = load(which, e + half, valid);
+      store(which, e, valid, x1 * c - x2 * s);
+      store(which, e + half, valid, x2 * c + x1 * s);
     }
   }
 }
