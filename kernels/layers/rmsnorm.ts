@@ -2,7 +2,7 @@
  * RMSNorm over the last dimension, Hugging Face `LlamaRMSNorm` semantics in f32:
  * `y = x / sqrt(mean(x²) + eps) * weight`.
  *
- * Forward is one dispatch (a workgroup per row). Backward is two or three: a row kernel for
+ * Forward is one dispatch (a workgroup per row on a GPU, a thread per row on a CPU adapter). Backward is two or three: a row kernel for
  * dx that also recomputes and writes the per-row inverse RMS, a column kernel that sums
  * `g · x · inv` over rows for dweight, and (only for many rows, on a GPU) a fixed-order sum of
  * its per-chunk partials. Nothing uses atomics, so gradients are bit-identical run to run.
@@ -27,6 +27,9 @@ const fwdKernel = kernel("rmsnorm", fwdSrc);
 const bwdKernel = kernel("rmsnorm_backward", bwdSrc);
 const dwKernel = kernel("rmsnorm_dweight", dwSrc);
 const addKernel = kernel("rmsnorm_add", addSrc);
+const fwdRowsKernel = kernel("rmsnorm_rows", fwdSrc, "rows");
+const bwdRowsKernel = kernel("rmsnorm_backward_rows", bwdSrc, "rows");
+const addRowsKernel = kernel("rmsnorm_add_rows", addSrc, "rows");
 
 /**
  * Workgroup sizes (tests swap them to exercise both configurations). On a CPU adapter a
@@ -35,11 +38,19 @@ const addKernel = kernel("rmsnorm_add", addSrc);
  * 18 ms with 16, 23 ms with 64); on a GPU a row wants a full block of threads.
  */
 export const rmsNormSizes = {
-  /** CPU: one chunk (the column tiles already give every core work). */
-  cpu: { row: 8, col: 16, chunk: 1 << 30 },
-  /** GPU: rows split into chunks of 128 so dweight has tiles × chunks workgroups. */
-  gpu: { row: 256, col: 64, chunk: 128 },
+  /**
+   * CPU: a thread per row (`threadRows`, 8 rows per workgroup: one SIMD loop, no barrier),
+   * one dweight chunk (the column tiles already give every core work).
+   */
+  cpu: { row: 8, col: 16, chunk: 1 << 30, threadRows: true },
+  /** GPU: a workgroup per row; rows split into chunks of 128 so dweight has tiles × chunks workgroups. */
+  gpu: { row: 256, col: 64, chunk: 128, threadRows: false },
 };
+
+/** The row kernels' dispatch: a workgroup per row, or (threadRows) a thread per row. */
+function rowLaunch(rows: number, s: { row: number; threadRows: boolean }) {
+  return grid(s.threadRows ? Math.ceil(rows / s.row) : rows);
+}
 
 /** Bind all of `t` with the size rounded up to 16 bytes (the kernels view memory as vec4). */
 function bind4(t: Tensor): BufferBinding {
@@ -50,7 +61,7 @@ function bind4(t: Tensor): BufferBinding {
   return { buffer: t.buffer, size };
 }
 
-function sizes(): { row: number; col: number; chunk: number } {
+function sizes(): { row: number; col: number; chunk: number; threadRows: boolean } {
   return gpu().isCpu ? rmsNormSizes.cpu : rmsNormSizes.gpu;
 }
 
@@ -62,14 +73,14 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   const h = x.shape.at(-1) ?? 1;
   if (weight.size !== h) throw new Error(`rmsNorm: weight [${weight.shape}] for x [${x.shape}]`);
   const rows = x.size / h;
-  const { row: wg } = sizes();
+  const s = sizes();
   const y = empty(x.shape);
   if (y.size > 0) {
-    launch(fwdKernel, {
+    launch(s.threadRows ? fwdRowsKernel : fwdKernel, {
       params: [u32(rows), u32(h), f32(eps)],
       bindings: [bind4(x), bind4(weight), bind4(y)],
-      workgroups: grid(rows),
-      overrides: { WG: wg, ALIGNED: Number(h % 4 === 0) },
+      workgroups: rowLaunch(rows, s),
+      overrides: { WG: s.row, ALIGNED: Number(h % 4 === 0) },
     });
   }
   return record(y, [x, weight], (g) => rmsNormBackward(x, weight, g, eps));
@@ -92,11 +103,12 @@ export function addRmsNorm(x: Tensor, delta: Tensor, weight: Tensor, eps = 1e-6)
   const sum = empty(x.shape);
   const y = empty(x.shape);
   if (y.size > 0) {
-    launch(addKernel, {
+    const s = sizes();
+    launch(s.threadRows ? addRowsKernel : addKernel, {
       params: [u32(rows), u32(h), f32(eps)],
       bindings: [bind4(x), bind4(delta), bind4(weight), bind4(sum), bind4(y)],
-      workgroups: grid(rows),
-      overrides: { WG: sizes().row, ALIGNED: Number(h % 4 === 0) },
+      workgroups: rowLaunch(rows, s),
+      overrides: { WG: s.row, ALIGNED: Number(h % 4 === 0) },
     });
   }
   record(sum, [x, delta], (g) => [g, g]);
@@ -111,10 +123,10 @@ function rmsNormBackward(x: Tensor, weight: Tensor, g: Tensor, eps: number): (Te
   const s = sizes();
   const dx = empty(x.shape);
   const inv = empty([rows]);
-  launch(bwdKernel, {
+  launch(s.threadRows ? bwdRowsKernel : bwdKernel, {
     params: [u32(rows), u32(h), f32(eps)],
     bindings: [bind4(x), bind4(weight), bind4(g), bind4(dx), inv.binding()],
-    workgroups: grid(rows),
+    workgroups: rowLaunch(rows, s),
     overrides: { WG: s.row, ALIGNED: Number(h % 4 === 0) },
   });
   let dw: Tensor | null = null;

@@ -13,8 +13,12 @@
 // bindings: 0 params {rows, h, eps}, 1 x [rows, h] (read), 2 w [h] (read), 3 y [rows, h];
 //   buffers bound with sizes rounded up to 16 bytes.
 // dispatch: `rows` workgroups of WG threads, folded into (x, y) by runtime.grid().
-// WG (override, a power of two): 8 on a CPU adapter, where one workgroup runs as a single
-// 8-lane SIMD loop and every extra lane group only adds barrier work; 256 on a GPU.
+// WG (override, a power of two): 256 on a GPU.
+// Entry `rows` (CPU adapters): one thread per row, WG rows per workgroup, no barrier — a
+// workgroup runs as one 8-lane SIMD loop on llvmpipe, so a workgroup per row of 96 floats
+// left most lanes idle behind barriers. Its sums run in the order of a one-thread workgroup;
+// rmsnorm_add.wgsl's and rmsnorm_backward.wgsl's `rows` entries sum in the same order.
+// dispatch (rows): ceil(rows / WG) workgroups, folded by runtime.grid().
 
 struct Params { rows: u32, h: u32, eps: f32 }
 
@@ -70,6 +74,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   // tighter, and this is once per row.
   let inv = 1.0 / sqrt(red[0] / f32(p.h) + p.eps);
   for (var j = 4u * lid; j < p.h; j += 4u * WG) {
+    store_y(base + j, end, load_x(base + j, end) * inv * load_w(j));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (row >= p.rows) { return; }
+  let base = row * p.h;
+  let end = base + p.h;
+  var ss = 0.0;
+  for (var j = 0u; j < p.h; j += 4u) {
+    let v = load_x(base + j, end);
+    ss += dot(v, v);
+  }
+  let inv = 1.0 / sqrt(ss / f32(p.h) + p.eps);
+  for (var j = 0u; j < p.h; j += 4u) {
     store_y(base + j, end, load_x(base + j, end) * inv * load_w(j));
   }
 }

@@ -7,7 +7,8 @@
 //
 // bindings: 0 params {rows, h, eps}, 1 x [rows, h], 2 d [rows, h], 3 w [h], 4 s [rows, h]
 //   (out), 5 y [rows, h] (out)
-// dispatch: `rows` workgroups of WG threads, folded by runtime.grid().
+// dispatch: `rows` workgroups of WG threads, folded by runtime.grid(); entry `rows` (CPU
+// adapters, as in rmsnorm.wgsl): one thread per row, ceil(rows / WG) workgroups.
 
 struct Params { rows: u32, h: u32, eps: f32 }
 
@@ -79,6 +80,25 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let inv = 1.0 / sqrt(red[0] / f32(p.h) + p.eps);
   // Each thread re-reads only the s elements it wrote itself: no barrier needed.
   for (var j = 4u * lid; j < p.h; j += 4u * WG) {
+    store(1u, base + j, end, load(3u, base + j, end) * inv * load(2u, j, p.h));
+  }
+}
+
+@compute @workgroup_size(WG)
+fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (row >= p.rows) { return; }
+  let base = row * p.h;
+  let end = base + p.h;
+  var ss = 0.0;
+  for (var j = 0u; j < p.h; j += 4u) {
+    let v = load(0u, base + j, end) + load(1u, base + j, end);
+    store(0u, base + j, end, v);
+    ss += dot(v, v);
+  }
+  let inv = 1.0 / sqrt(ss / f32(p.h) + p.eps);
+  for (var j = 0u; j < p.h; j += 4u) {
     store(1u, base + j, end, load(3u, base + j, end) * inv * load(2u, j, p.h));
   }
 }

@@ -9,7 +9,9 @@
 //
 // bindings: 0 params {rows, h, eps}, 1 x [rows, h], 2 w [h], 3 g [rows, h] (upstream
 //   gradient), 4 dx [rows, h] (out), 5 inv [rows] (out)
-// dispatch: `rows` workgroups of WG threads, folded by runtime.grid(). WG as in rmsnorm.wgsl.
+// dispatch: `rows` workgroups of WG threads, folded by runtime.grid(). WG as in rmsnorm.wgsl;
+// entry `rows` (CPU adapters): one thread per row, ceil(rows / WG) workgroups, its sums in
+// the order of rmsnorm.wgsl's `rows` entry.
 
 struct Params { rows: u32, h: u32, eps: f32 }
 
@@ -80,4 +82,27 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     store_dx(base + j, end, inv * load_w(j) * load_g(base + j, end) - c * v);
   }
   if (lid == 0u) { inv_out[row] = inv; }
+}
+
+@compute @workgroup_size(WG)
+fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.x + wid.y * nwg.x) * WG + lid;
+  if (row >= p.rows) { return; }
+  let base = row * p.h;
+  let end = base + p.h;
+  var ss = 0.0;
+  var gwx = 0.0;
+  for (var j = 0u; j < p.h; j += 4u) {
+    let v = load_x(base + j, end);
+    ss += dot(v, v);
+    gwx += dot(load_g(base + j, end) * load_w(j), v);
+  }
+  let inv = 1.0 / sqrt(ss / f32(p.h) + p.eps);
+  let c = inv * inv * inv * gwx / f32(p.h);
+  for (var j = 0u; j < p.h; j += 4u) {
+    let v = load_x(base + j, end);
+    store_dx(base + j, end, inv * load_w(j) * load_g(base + j, end) - c * v);
+  }
+  inv_out[row] = inv;
 }
