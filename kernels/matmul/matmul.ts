@@ -80,9 +80,6 @@ export function matmulPathDispatches(): { texture: number; vec4: number; scalar:
 const vec4Kernel = kernel("matmul_vec4", `${coreSrc}\n${vec4Src}`);
 const scalarKernel = kernel("matmul_scalar", `${coreSrc}\n${scalarSrc}`);
 
-/** Columns per workgroup: WX = 8 invocations (one 8-lane SIMD row) × 16 columns each. */
-const TILE_N = 128;
-
 /**
  * Rows per invocation (TM) for a chunk of m rows: the 16×16 tile (fastest) when M allows,
  * smaller tiles for short M (decode, small batches) so few rows are computed only to be
@@ -361,6 +358,16 @@ function describe(d: Dims): string {
   return `${d.M}×${d.K}×${d.N} ${d.transA ? "t" : "n"}${d.transB ? "t" : "n"}`;
 }
 
+/**
+ * The workgroup's 8 invocations as WX columns × WY rows of tiles: 8 × 1 (128 columns) in
+ * general, narrower for narrow C (an LM head over a 43-token vocabulary, a value head's one
+ * column), where a 128-column workgroup would leave most of its lanes without a column.
+ */
+function workgroupShape(n: number): [number, number] {
+  const wx = n <= 16 ? 1 : n <= 32 ? 2 : n <= 64 ? 4 : 8;
+  return [wx, 8 / wx];
+}
+
 function dispatch(d: Dims, vec4: boolean, p: Part): void {
   const unit = vec4 ? 4 : 1;
   const tm = variantOverride?.tm ?? tileRows(p.m, vec4, d.transA);
@@ -385,10 +392,16 @@ function dispatch(d: Dims, vec4: boolean, p: Part): void {
     (d.M * d.N) / unit,
     0,
   ];
+  const [wx, wy] = workgroupShape(p.n);
   launch(vec4 ? vec4Kernel : scalarKernel, {
     params: params.map(u32),
     bindings: [p.a.binding, p.b.binding, p.c.binding],
-    workgroups: [Math.ceil(p.n / TILE_N), Math.ceil(p.m / tm), p.nb],
-    overrides: { TRANS_A: d.transA ? 1 : 0, TRANS_B: d.transB ? 1 : 0, TM: tm },
+    workgroups: [Math.ceil(p.n / (16 * wx)), Math.ceil(p.m / (tm * wy)), p.nb],
+    overrides: {
+      TRANS_A: d.transA ? 1 : 0,
+      TRANS_B: d.transB ? 1 : 0,
+      TM: tm,
+      ...(wx === 8 ? {} : { WX: wx, WY: wy }),
+    },
   });
 }

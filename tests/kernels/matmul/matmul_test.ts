@@ -127,6 +127,18 @@ Deno.test("matmul: vec4 path with ragged tiles, all transpose combos", async () 
   console.log("max rel err", errs.join(", "));
 });
 
+Deno.test("matmul: narrow C (workgroups of 1, 2 or 4 tile columns)", async () => {
+  // N ≤ 64 shapes the workgroup's 8 invocations as fewer columns × more rows of tiles.
+  const errs: string[] = [];
+  for (const N of [1, 3, 16, 17, 24, 43, 64]) {
+    for (const o of [{}, { transB: true }, { transA: true }]) {
+      const e = await checkForward(37, 24, N, o); // scalar path for odd N, vec4 otherwise
+      errs.push(`${tag(o)} N=${N}: ${e.toExponential(1)}`);
+    }
+  }
+  console.log("max rel err", errs.join(", "));
+});
+
 Deno.test("matmul: short-M tiles (decode-sized batches)", async () => {
   const errs: string[] = [];
   for (const o of [COMBOS[1], COMBOS[2]]) {
