@@ -13,8 +13,8 @@
  * A letter that is ruled out ("(A) is wrong", "eliminate (B)", "rules out (C)") is never the
  * commitment by position, and an asserted group joined by "or" ("A or C") or naming several
  * letters is a hedge: no answer. Choice letters are capitals A–J; a bare capital counts only
- * inside such phrases or after "option"/"choice", so the article in "A car travels" and the
- * pronoun "I" are not choices.
+ * inside such phrases or after "option"/"choice", so the article in "A car travels" is not a
+ * choice, and a bare "I" never is (the pronoun: "the answer is I think (B)").
  *
  * Every scan is linear and windows are bounded; long texts are read at their first 1,000 and
  * last 5,000 characters, where a choice is stated.
@@ -76,6 +76,8 @@ function groups(t: string): Group[] {
   const out: Group[] = [];
   MENTION.lastIndex = 0;
   for (let m = MENTION.exec(t); m; m = MENTION.exec(t)) {
+    // A bare `I` is the pronoun ("I think (B)"); as a choice it is written `(I)` or `I.`.
+    if (m[0] === "I" && !/^[.:)]/.test(t.slice(m.index + 1, m.index + 2))) continue;
     const start = m.index;
     const letters = [m[1]];
     let paren = m[0].endsWith(")");
@@ -142,12 +144,14 @@ export function committedChoice(text: string): ChoiceReading {
 /**
  * The letter of a gold written as an option with its content: `(B) 12`, `B. Paris`,
  * `B) 3/4`, `D: none of the above`, `B Paris`. Null for anything else, such as `E = mc^2`
- * or `A \cup B` (a bare letter must be followed by a word or number, not an operator).
+ * or `A \cup B` (a bare letter must be followed by a word or number, not an operator) or the
+ * roman numeral of `I only`.
  */
 export function optionLetter(gold: string): string | null {
   const s = gold.trim();
   const marked = /^(?:\(([A-J])\)|([A-J])[.:)])\s+\S/.exec(s);
   if (marked) return marked[1] ?? marked[2];
-  const bare = /^([A-J])\s+(?=[A-Za-z0-9])(?!(?:and|or|[A-Z])(?![A-Za-z0-9]))/.exec(s);
+  // Not `I`: `I only`, `I and III` are roman numerals naming statements.
+  const bare = /^([A-HJ])\s+(?=[A-Za-z0-9])(?!(?:and|or|[A-Z])(?![A-Za-z0-9]))/.exec(s);
   return bare ? bare[1] : null;
 }

@@ -109,6 +109,10 @@ Deno.test("committedChoice: assertion, position, negation and hedges", () => {
   assert.equal(optionLetter("E = mc^2"), null);
   assert.equal(optionLetter("A \\cup B"), null);
   assert.equal(optionLetter("A and B"), null);
+  assert.equal(optionLetter("I only"), null, "a roman numeral, not option I");
+  assert.equal(letter("The answer is I think (B)."), "B", "the pronoun is no choice");
+  assert.equal(letter("The answer is (I)."), "I");
+  assert.equal(compareAnswers("I only", "I only").equal, true);
 });
 
 Deno.test("canonicalKey: order of terms and factors only", () => {
