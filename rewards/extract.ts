@@ -2,13 +2,14 @@
  * The extraction layer: from a whole response to the answer string it commits to.
  *
  * - `orz`: ORZ's rule. The last `\boxed{…}` inside the last `<answer> … </answer>` block;
- *   anything outside the tags, or tags without a box, is no answer.
+ *   anything outside the tags, tags without a box, or a block never closed is no answer.
  * - `boxed`: the last `\boxed{…}` / `\fbox{…}` anywhere.
  * - `answer`: the whole content of the last `<answer> … </answer>` block, box or not (for
  *   synthetic tasks whose answers are bare tokens); nothing outside the tags counts.
- * - `auto`: for free-form responses (evaluation, auditing): boxed, then answer tags, then
- *   "the answer is …", GSM8K's `#### N`, an `A: N` line, the last `$…$` / `\(…\)` /
- *   `\[…\]`, then the last number.
+ * - `auto`: for free-form responses (evaluation, auditing): boxed (a last box split across
+ *   math delimiters repaired), then, against a choice gold, the letter the prose commits to
+ *   (`choice.ts`), then answer tags, "the answer is …", GSM8K's `#### N`, an `A: N` line, the
+ *   last `$…$` / `\(…\)` / `\[…\]`, then the last number standing alone.
  *
  * Every scan is linear in the response, which is capped (its tail kept) beforehand.
  *
