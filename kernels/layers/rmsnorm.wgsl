@@ -16,8 +16,10 @@
 // WG (override, a power of two): 256 on a GPU.
 // Entry `rows` (CPU adapters): one thread per row, WG rows per workgroup, no barrier — a
 // workgroup runs as one 8-lane SIMD loop on llvmpipe, so a workgroup per row of 96 floats
-// left most lanes idle behind barriers. Its sums run in the order of a one-thread workgroup;
-// rmsnorm_add.wgsl's and rmsnorm_backward.wgsl's `rows` entries sum in the same order.
+// left most lanes idle behind barriers. A thread keeps the 8 partial sums an 8-thread
+// workgroup's lanes would (lane l: groups l, l + 8, …) and folds them in its tree's order, so
+// the result is bit-identical to `main` with WG = 8 (rmsnorm_add.wgsl's and
+// rmsnorm_backward.wgsl's `rows` entries do the same).
 // dispatch (rows): ceil(rows / WG) workgroups, folded by runtime.grid().
 
 struct Params { rows: u32, h: u32, eps: f32 }
@@ -78,6 +80,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 }
 
+// The sum of 8 lanes' partials in the order of an 8-thread workgroup's tree (+4, +2, +1).
+fn tree8(s0: f32, s1: f32, s2: f32, s3: f32, s4: f32, s5: f32, s6: f32, s7: f32) -> f32 {
+  return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
+}
+
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -85,12 +92,19 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (row >= p.rows) { return; }
   let base = row * p.h;
   let end = base + p.h;
-  var ss = 0.0;
-  for (var j = 0u; j < p.h; j += 4u) {
-    let v = load_x(base + j, end);
-    ss += dot(v, v);
+  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+  var s4 = 0.0; var s5 = 0.0; var s6 = 0.0; var s7 = 0.0;
+  for (var j = 0u; j < p.h; j += 32u) {
+    if (j + 0u < p.h) { let v = load_x(base + j + 0u, end); s0 += dot(v, v); }
+    if (j + 4u < p.h) { let v = load_x(base + j + 4u, end); s1 += dot(v, v); }
+    if (j + 8u < p.h) { let v = load_x(base + j + 8u, end); s2 += dot(v, v); }
+    if (j + 12u < p.h) { let v = load_x(base + j + 12u, end); s3 += dot(v, v); }
+    if (j + 16u < p.h) { let v = load_x(base + j + 16u, end); s4 += dot(v, v); }
+    if (j + 20u < p.h) { let v = load_x(base + j + 20u, end); s5 += dot(v, v); }
+    if (j + 24u < p.h) { let v = load_x(base + j + 24u, end); s6 += dot(v, v); }
+    if (j + 28u < p.h) { let v = load_x(base + j + 28u, end); s7 += dot(v, v); }
   }
-  let inv = 1.0 / sqrt(ss / f32(p.h) + p.eps);
+  let inv = 1.0 / sqrt(tree8(s0, s1, s2, s3, s4, s5, s6, s7) / f32(p.h) + p.eps);
   for (var j = 0u; j < p.h; j += 4u) {
     store_y(base + j, end, load_x(base + j, end) * inv * load_w(j));
   }

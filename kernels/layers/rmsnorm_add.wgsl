@@ -8,7 +8,8 @@
 // bindings: 0 params {rows, h, eps}, 1 x [rows, h], 2 d [rows, h], 3 w [h], 4 s [rows, h]
 //   (out), 5 y [rows, h] (out)
 // dispatch: `rows` workgroups of WG threads, folded by runtime.grid(); entry `rows` (CPU
-// adapters, as in rmsnorm.wgsl): one thread per row, ceil(rows / WG) workgroups.
+// adapters, as in rmsnorm.wgsl): one thread per row, ceil(rows / WG) workgroups, bit-identical
+// to `main` with WG = 8.
 
 struct Params { rows: u32, h: u32, eps: f32 }
 
@@ -84,6 +85,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 }
 
+// The sum of 8 lanes' partials in the order of an 8-thread workgroup's tree (+4, +2, +1).
+fn tree8(s0: f32, s1: f32, s2: f32, s3: f32, s4: f32, s5: f32, s6: f32, s7: f32) -> f32 {
+  return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
+}
+
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -91,13 +97,51 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (row >= p.rows) { return; }
   let base = row * p.h;
   let end = base + p.h;
-  var ss = 0.0;
-  for (var j = 0u; j < p.h; j += 4u) {
-    let v = load(0u, base + j, end) + load(1u, base + j, end);
-    store(0u, base + j, end, v);
-    ss += dot(v, v);
+  var s0 = 0.0; var s1 = 0.0; var s2 = 0.0; var s3 = 0.0;
+  var s4 = 0.0; var s5 = 0.0; var s6 = 0.0; var s7 = 0.0;
+  for (var j = 0u; j < p.h; j += 32u) {
+    if (j + 0u < p.h) {
+      let v = load(0u, base + j + 0u, end) + load(1u, base + j + 0u, end);
+      store(0u, base + j + 0u, end, v);
+      s0 += dot(v, v);
+    }
+    if (j + 4u < p.h) {
+      let v = load(0u, base + j + 4u, end) + load(1u, base + j + 4u, end);
+      store(0u, base + j + 4u, end, v);
+      s1 += dot(v, v);
+    }
+    if (j + 8u < p.h) {
+      let v = load(0u, base + j + 8u, end) + load(1u, base + j + 8u, end);
+      store(0u, base + j + 8u, end, v);
+      s2 += dot(v, v);
+    }
+    if (j + 12u < p.h) {
+      let v = load(0u, base + j + 12u, end) + load(1u, base + j + 12u, end);
+      store(0u, base + j + 12u, end, v);
+      s3 += dot(v, v);
+    }
+    if (j + 16u < p.h) {
+      let v = load(0u, base + j + 16u, end) + load(1u, base + j + 16u, end);
+      store(0u, base + j + 16u, end, v);
+      s4 += dot(v, v);
+    }
+    if (j + 20u < p.h) {
+      let v = load(0u, base + j + 20u, end) + load(1u, base + j + 20u, end);
+      store(0u, base + j + 20u, end, v);
+      s5 += dot(v, v);
+    }
+    if (j + 24u < p.h) {
+      let v = load(0u, base + j + 24u, end) + load(1u, base + j + 24u, end);
+      store(0u, base + j + 24u, end, v);
+      s6 += dot(v, v);
+    }
+    if (j + 28u < p.h) {
+      let v = load(0u, base + j + 28u, end) + load(1u, base + j + 28u, end);
+      store(0u, base + j + 28u, end, v);
+      s7 += dot(v, v);
+    }
   }
-  let inv = 1.0 / sqrt(ss / f32(p.h) + p.eps);
+  let inv = 1.0 / sqrt(tree8(s0, s1, s2, s3, s4, s5, s6, s7) / f32(p.h) + p.eps);
   for (var j = 0u; j < p.h; j += 4u) {
     store(1u, base + j, end, load(3u, base + j, end) * inv * load(2u, j, p.h));
   }

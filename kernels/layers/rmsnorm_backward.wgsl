@@ -10,8 +10,8 @@
 // bindings: 0 params {rows, h, eps}, 1 x [rows, h], 2 w [h], 3 g [rows, h] (upstream
 //   gradient), 4 dx [rows, h] (out), 5 inv [rows] (out)
 // dispatch: `rows` workgroups of WG threads, folded by runtime.grid(). WG as in rmsnorm.wgsl;
-// entry `rows` (CPU adapters): one thread per row, ceil(rows / WG) workgroups, its sums in
-// the order of rmsnorm.wgsl's `rows` entry.
+// entry `rows` (CPU adapters): one thread per row, ceil(rows / WG) workgroups, bit-identical
+// to `main` with WG = 8 (as rmsnorm.wgsl's).
 
 struct Params { rows: u32, h: u32, eps: f32 }
 
@@ -84,6 +84,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (lid == 0u) { inv_out[row] = inv; }
 }
 
+// The sum of 8 lanes' partials in the order of an 8-thread workgroup's tree (+4, +2, +1).
+fn tree8(s0: vec2f, s1: vec2f, s2: vec2f, s3: vec2f, s4: vec2f, s5: vec2f, s6: vec2f,
+         s7: vec2f) -> vec2f {
+  return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
+}
+
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -91,15 +97,45 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (row >= p.rows) { return; }
   let base = row * p.h;
   let end = base + p.h;
-  var ss = 0.0;
-  var gwx = 0.0;
-  for (var j = 0u; j < p.h; j += 4u) {
-    let v = load_x(base + j, end);
-    ss += dot(v, v);
-    gwx += dot(load_g(base + j, end) * load_w(j), v);
+  var s0 = vec2f(0.0); var s1 = vec2f(0.0); var s2 = vec2f(0.0); var s3 = vec2f(0.0);
+  var s4 = vec2f(0.0); var s5 = vec2f(0.0); var s6 = vec2f(0.0); var s7 = vec2f(0.0);
+  for (var j = 0u; j < p.h; j += 32u) {
+    if (j + 0u < p.h) {
+      let v = load_x(base + j + 0u, end);
+      s0 += vec2f(dot(v, v), dot(load_g(base + j + 0u, end) * load_w(j + 0u), v));
+    }
+    if (j + 4u < p.h) {
+      let v = load_x(base + j + 4u, end);
+      s1 += vec2f(dot(v, v), dot(load_g(base + j + 4u, end) * load_w(j + 4u), v));
+    }
+    if (j + 8u < p.h) {
+      let v = load_x(base + j + 8u, end);
+      s2 += vec2f(dot(v, v), dot(load_g(base + j + 8u, end) * load_w(j + 8u), v));
+    }
+    if (j + 12u < p.h) {
+      let v = load_x(base + j + 12u, end);
+      s3 += vec2f(dot(v, v), dot(load_g(base + j + 12u, end) * load_w(j + 12u), v));
+    }
+    if (j + 16u < p.h) {
+      let v = load_x(base + j + 16u, end);
+      s4 += vec2f(dot(v, v), dot(load_g(base + j + 16u, end) * load_w(j + 16u), v));
+    }
+    if (j + 20u < p.h) {
+      let v = load_x(base + j + 20u, end);
+      s5 += vec2f(dot(v, v), dot(load_g(base + j + 20u, end) * load_w(j + 20u), v));
+    }
+    if (j + 24u < p.h) {
+      let v = load_x(base + j + 24u, end);
+      s6 += vec2f(dot(v, v), dot(load_g(base + j + 24u, end) * load_w(j + 24u), v));
+    }
+    if (j + 28u < p.h) {
+      let v = load_x(base + j + 28u, end);
+      s7 += vec2f(dot(v, v), dot(load_g(base + j + 28u, end) * load_w(j + 28u), v));
+    }
   }
-  let inv = 1.0 / sqrt(ss / f32(p.h) + p.eps);
-  let c = inv * inv * inv * gwx / f32(p.h);
+  let tot = tree8(s0, s1, s2, s3, s4, s5, s6, s7);
+  let inv = 1.0 / sqrt(tot.x / f32(p.h) + p.eps);
+  let c = inv * inv * inv * tot.y / f32(p.h);
   for (var j = 0u; j < p.h; j += 4u) {
     let v = load_x(base + j, end);
     store_dx(base + j, end, inv * load_w(j) * load_g(base + j, end) - c * v);
