@@ -145,6 +145,14 @@ export const RunConfigSchema = z.object({
     truncated_reward: z.number().default(0).describe(
       "score of a correct answer whose generation was truncated (ORZ: 0)",
     ),
+    unclosed_answer: z.enum(["reject", "stop"]).default("reject").describe(
+      "math, extract orz: an <answer> block never closed by </answer> scores 0 (reject: " +
+        "ORZ's rule) or is read when generation stopped (stop: lenient)",
+    ),
+    decimal_rounding: z.enum(["structures", "all", "off"]).default("structures").describe(
+      "math: a decimal equals an exact value that rounds to it at its own places — inside " +
+        "tuples, matrices and other structures, for every answer, or never (rewards/README.md)",
+    ),
   }).strict().default({}),
 
   gae: z.object({

@@ -63,4 +63,4 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./trainer.ts";
-export type { Finish, Metrics, Scored, Trajectory } from "./types.ts";
+export type { Metrics, Scored, Trajectory } from "./types.ts";

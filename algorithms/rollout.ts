@@ -158,6 +158,10 @@ export interface RewardSettings {
   name: keyof typeof rewards;
   extract: "orz" | "boxed" | "answer" | "auto";
   truncatedReward: number;
+  /** math, `orz` extraction: an `<answer>` never closed scores 0 (ORZ) or counts on stop. */
+  unclosedAnswer?: "reject" | "stop";
+  /** math: rounded decimals against exact values inside structures, everywhere, or never. */
+  decimalRounding?: "structures" | "all" | "off";
 }
 
 /**
@@ -172,7 +176,12 @@ export function score(
 ): Scored[] {
   const fn: RewardFn = custom ?? rewards[settings.name];
   const options = settings.name === "math"
-    ? { extract: settings.extract, truncatedScore: settings.truncatedReward }
+    ? {
+      extract: settings.extract,
+      truncatedScore: settings.truncatedReward,
+      ...(settings.unclosedAnswer && { unclosedAnswer: settings.unclosedAnswer }),
+      ...(settings.decimalRounding && { decimalRounding: settings.decimalRounding }),
+    }
     : {};
   return trajs.map((t) => {
     let r;

@@ -136,6 +136,8 @@ export async function train(cfg: RunConfig, opts: TrainOptions = {}): Promise<Tr
     name: cfg.reward.name,
     extract: cfg.reward.extract,
     truncatedReward: cfg.reward.truncated_reward,
+    unclosedAnswer: cfg.reward.unclosed_answer,
+    decimalRounding: cfg.reward.decimal_rounding,
   };
   const sampling = (step: number): Sampling => ({
     samples: cfg.train.samples_per_prompt,

@@ -7,8 +7,7 @@
  * @module
  */
 
-/** Why a response ended: a stop string or EOS (`stop`), or the length cap (`length`). */
-export type Finish = "stop" | "length";
+import type { FinishReason } from "../models/generate.ts";
 
 /** One sampled response. */
 export interface Trajectory {
@@ -24,7 +23,7 @@ export interface Trajectory {
   logprobs: number[];
   /** The response's text, cut after the first stop string. */
   text: string;
-  finish: Finish;
+  finish: FinishReason;
   /** The policy weights version that sampled it (the step at which they were current). */
   version: number;
 }

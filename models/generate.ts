@@ -52,6 +52,7 @@ export interface GenerateOptions {
   checkEvery?: number;
 }
 
+/** Why a sequence ended: EOS or a stop string (`stop`), or the length cap (`length`). */
 export type FinishReason = "stop" | "length";
 
 export interface Generation {

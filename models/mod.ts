@@ -23,7 +23,13 @@ export { type CachedStep, type SequenceBatch, Transformer } from "./transformer.
 export { Critic, VALUE_HEAD } from "./critic.ts";
 export { loadModel, loadParams, saveModel, type SaveOptions } from "./checkpoint.ts";
 export { createKVCache, type KVCache } from "./kv_cache.ts";
-export { cutAtStop, generate, type GenerateOptions, type Generation } from "./generate.ts";
+export {
+  cutAtStop,
+  type FinishReason,
+  generate,
+  type GenerateOptions,
+  type Generation,
+} from "./generate.ts";
 export {
   expectedTensorShapes,
   loadHfConfigFile,

@@ -29,4 +29,4 @@ export { extractAnswer, type Extraction, type ExtractMode } from "./extract.ts";
 export { DEFAULT_MATH_OPTIONS, type MathOptions, MathOptionsSchema } from "./options.ts";
 export { type CountdownOptions, DEFAULT_COUNTDOWN_OPTIONS } from "./countdown.ts";
 export { DEFAULT_FORMAT_OPTIONS, type FormatOptions } from "./format.ts";
-export type { FinishReason, RewardFn, RewardResult, Sample } from "./types.ts";
+export type { RewardFn, RewardResult, Sample } from "./types.ts";

@@ -6,8 +6,7 @@
  * @module
  */
 
-/** Why generation ended: `"stop"` (EOS or a stop string) or `"length"` (truncated). */
-export type FinishReason = "stop" | "length" | (string & Record<never, never>);
+import type { FinishReason } from "../models/generate.ts";
 
 /** One rollout to score. */
 export interface Sample {
@@ -15,8 +14,11 @@ export interface Sample {
   response: string;
   /** The reference: an answer string for `math`, `{ target, numbers }` for `countdown`. */
   gold: unknown;
-  /** Why generation stopped; rewards that need a finished answer give 0 unless `"stop"`. */
-  finish: FinishReason;
+  /**
+   * Why generation stopped (models/generate.ts: `"stop"` or `"length"`; any other string is
+   * taken as not stopped): rewards that need a finished answer give 0 unless `"stop"`.
+   */
+  finish: FinishReason | (string & Record<never, never>);
   /** The prompt, when a reward needs it (e.g. `format` checks if it opened `<think>`). */
   prompt?: string;
 }
