@@ -69,7 +69,12 @@ export function createLayerKVCache(
  * Write `k`, `v` [B, T, Hkv, D] (T = prompt length at prefill, 1 per decode step) into the
  * cache at positions `pos` … `pos + T − 1` of every sequence, in stream order.
  */
-export function writeKV(cache: Pick<LayerKVCache, "k" | "v">, k: Tensor, v: Tensor, pos: number): void {
+export function writeKV(
+  cache: Pick<LayerKVCache, "k" | "v">,
+  k: Tensor,
+  v: Tensor,
+  pos: number,
+): void {
   const [B, Hkv, maxT, D] = cache.k.shape;
   const [kb, T, kh, kd] = k.shape;
   if (k.rank !== 4 || kb !== B || kh !== Hkv || kd !== D || v.shape.join() !== k.shape.join()) {
