@@ -55,6 +55,9 @@ import {
   round,
 } from "./util.ts";
 
+/** `--by-shape` (run alone): profile matmuls per problem size (figures stay per kernel). */
+const BY_SHAPE = Deno.args.includes("--by-shape");
+
 /** The pilot shape and the step's batch (see the module doc). */
 export const RL_SHAPE = {
   hidden: 96,
@@ -377,9 +380,11 @@ export async function benchRl(ctx: BenchContext): Promise<Record<string, number>
     );
 
     // One more step under the profiler: per-kernel GPU time, encode time, dispatches.
-    const prof = await profile(() => oneStep(cfg, models, learner, prompts, step++));
+    const prof = await profile(() => oneStep(cfg, models, learner, prompts, step++), {
+      byLabel: BY_SHAPE,
+    });
     ctx.log(`rl step profile (one more step, each dispatch in its own timed pass):`);
-    ctx.log(formatProfile(prof, 15));
+    ctx.log(formatProfile(prof, BY_SHAPE ? 40 : 15));
     Object.assign(out, profileFigures("rl", prof));
 
     const peer = await runRlPeer([

@@ -8,8 +8,9 @@
  *
  * @module
  */
-import { matmul } from "../kernels/matmul/matmul.ts";
-import { keep, type Tensor, tensor } from "../kernels/core/tensor.ts";
+import { mul } from "../kernels/elementwise/elementwise.ts";
+import { sum } from "../kernels/reduce/reduce.ts";
+import { keep, scope, type Tensor, tensor } from "../kernels/core/tensor.ts";
 import { loadParams, type SaveOptions, saveParams } from "./checkpoint.ts";
 import { loadHfConfigFile, type ModelConfig } from "./hf_config.ts";
 import { normalSamples, seededUniform } from "./init.ts";
@@ -62,7 +63,9 @@ export class Critic {
   values(batch: SequenceBatch): Tensor {
     const [B, T] = batch.ids.shape;
     const h = this.trunk.hidden(batch);
-    return matmul(h, this.head, { transB: true }).reshape([B, T]);
+    // h · headᵀ as a broadcast product summed over H: a one-column matmul would keep 15 of
+    // its 16 tile columns (and most lanes) idle; this is two memory-bound passes.
+    return scope(() => sum(mul(h, this.head), { axis: -1 })).reshape([B, T]);
   }
 
   /** Trainable tensors: the trunk's (minus its unused LM head) and the value head. */

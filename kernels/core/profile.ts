@@ -41,8 +41,15 @@ export interface Profile {
 /** Dispatches timed per submit (a query set holds at most 4096 queries). */
 const PER_SUBMIT = 2048;
 
-/** Run `fn` (which may encode, submit and read back as it likes) under the profiler. */
-export async function profile(fn: () => unknown): Promise<Profile> {
+/**
+ * Run `fn` (which may encode, submit and read back as it likes) under the profiler; with
+ * `byLabel`, kernels that label their launches (matmul: its problem size) are reported per
+ * label.
+ */
+export async function profile(
+  fn: () => unknown,
+  opts: { byLabel?: boolean } = {},
+): Promise<Profile> {
   const device = gpu().device;
   const timing = device.features.has("timestamp-query");
   const querySet = timing
@@ -58,6 +65,7 @@ export async function profile(fn: () => unknown): Promise<Profile> {
   let names: string[] = [];
   const pending: { staging: GPUBuffer; names: string[] }[] = [];
   const observer: LaunchObserver = {
+    byLabel: opts.byLabel,
     full: () => timing && names.length >= PER_SUBMIT,
     passFor(name, encodeMs) {
       let k = byName.get(name);

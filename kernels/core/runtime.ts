@@ -124,6 +124,8 @@ export interface Launch {
   workgroups: [number, number?, number?];
   params?: ParamValue[];
   overrides?: Record<string, number>;
+  /** A problem size or variant for the profiler's report (`name label`); no effect otherwise. */
+  label?: string;
 }
 
 const PARAM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter we target
@@ -220,6 +222,8 @@ export function commandEncoder(): GPUCommandEncoder {
 export interface LaunchObserver {
   /** True when the profiler cannot time another dispatch before the next submit. */
   full(): boolean;
+  /** Report launches by kernel and label (problem size) rather than by kernel alone. */
+  byLabel?: boolean;
   /** The timestamp writes of dispatch `name`'s own pass (`encodeMs`: its CPU encode time). */
   passFor(name: string, encodeMs: number): GPUComputePassTimestampWrites | undefined;
   /** Called with the encoder just before it is finished and submitted. */
@@ -279,7 +283,10 @@ export function launch(k: Kernel, l: Launch): void {
   if (x > max || y > max || z > max) {
     throw new Error(`kernel ${k.name}: dispatch ${x}×${y}×${z} exceeds ${max} per dimension`);
   }
-  const timed = observer?.passFor(k.name, performance.now() - t0);
+  const timed = observer?.passFor(
+    l.label && observer.byLabel ? `${k.name} ${l.label}` : k.name,
+    performance.now() - t0,
+  );
   if (timed) commandEncoder(); // a pass of its own, so that its timestamps time it alone
   if (!s.pass) {
     s.pass = (s.encoder ??= s.device.createCommandEncoder()).beginComputePass(

@@ -22,7 +22,7 @@ import scalarSrc from "./scalar.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { fill, ones } from "../elementwise/elementwise.ts";
-import { type Dims, type Window, windowOf } from "./problem.ts";
+import { type Dims, problemLabel, type Window, windowOf } from "./problem.ts";
 import { encodeTextured, matmulTextureDispatches, textureRefusal } from "./texture.ts";
 import { kernel, launch, u32 } from "../core/runtime.ts";
 import { empty, numel, type Tensor } from "../core/tensor.ts";
@@ -403,5 +403,6 @@ function dispatch(d: Dims, vec4: boolean, p: Part): void {
       TM: tm,
       ...(wx === 8 ? {} : { WX: wx, WY: wy }),
     },
+    label: problemLabel(d),
   });
 }

@@ -33,3 +33,9 @@ export function windowOf(t: Tensor, start: number, span: number): Window {
   const off = start - base;
   return { binding: t.binding(base, Math.min(off + span, t.size - base)), off };
 }
+
+/** `M×K×N` with the transposes (`nt`, `tn`, …) and the batch when > 1: a profiler label. */
+export function problemLabel(d: Dims): string {
+  const t = `${d.transA ? "t" : "n"}${d.transB ? "t" : "n"}`;
+  return `${d.batch > 1 ? `${d.batch}×` : ""}${d.M}×${d.K}×${d.N} ${t}`;
+}

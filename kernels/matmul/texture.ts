@@ -10,7 +10,7 @@ import coreSrc from "./core.wgsl" with { type: "text" };
 import texSrc from "./texture.wgsl" with { type: "text" };
 import { commandEncoder, kernel, launch, u32 } from "../core/runtime.ts";
 import type { Tensor } from "../core/tensor.ts";
-import { type Dims, windowOf } from "./problem.ts";
+import { type Dims, problemLabel, windowOf } from "./problem.ts";
 import { storageTextureLimits, TextureCache } from "./textures.ts";
 
 const texKernel = kernel("matmul_tex", `${coreSrc}\n${texSrc}`);
@@ -243,6 +243,7 @@ export function encodeTextured(
             bindings: [{ texture: ta.view }, { texture: tb.view }, cw.binding],
             workgroups: [Math.ceil(mp / tm), Math.ceil(np / 128), zn], // ROWS_FIRST
             overrides,
+            label: problemLabel(d),
           });
           textureDispatches++;
         }
