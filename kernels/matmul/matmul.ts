@@ -19,13 +19,14 @@
 import coreSrc from "./core.wgsl" with { type: "text" };
 import vec4Src from "./vec4.wgsl" with { type: "text" };
 import scalarSrc from "./scalar.wgsl" with { type: "text" };
+import unpadSrc from "./unpad.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { fill, ones } from "../elementwise/elementwise.ts";
 import { type Dims, problemLabel, type Window, windowOf } from "./problem.ts";
 import { encodeTextured, matmulTextureDispatches, textureRefusal } from "./texture.ts";
-import { kernel, launch, u32 } from "../core/runtime.ts";
-import { empty, numel, type Tensor } from "../core/tensor.ts";
+import { grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { copyInto, empty, numel, type Tensor } from "../core/tensor.ts";
 
 export {
   matmulTextureDispatches,
@@ -79,6 +80,7 @@ export function matmulPathDispatches(): { texture: number; vec4: number; scalar:
 
 const vec4Kernel = kernel("matmul_vec4", `${coreSrc}\n${vec4Src}`);
 const scalarKernel = kernel("matmul_scalar", `${coreSrc}\n${scalarSrc}`);
+const unpadKernel = kernel("matmul_unpad", unpadSrc);
 
 /**
  * Rows per invocation (TM) for a chunk of m rows: the 16×16 tile (fastest) when M allows,
@@ -250,6 +252,7 @@ function encode(c: Tensor, a: Tensor, b: Tensor, d: Dims): void {
     return;
   }
   if (!v && encodeTextured(c, a, b, d, cap)) return;
+  if (!v && encodePaddedN(c, a, b, d, cap)) return;
   const fitsVec4 = K % 4 === 0 && N % 4 === 0 && (!transA || M % 4 === 0);
   if (v?.path === "vec4" && !fitsVec4) {
     throw new Error(
@@ -336,6 +339,35 @@ function encode(c: Tensor, a: Tensor, b: Tensor, d: Dims): void {
       }
     }
   }
+}
+
+/**
+ * A 2-D Bᵀ with N not a multiple of 4 (an LM head over a 43-token vocabulary) would take the
+ * scalar kernel: pad B with zero rows to N4 = ⌈N/4⌉·4, compute C' [M, N4] on the fast paths,
+ * and copy C's N columns out (each sum is the same k-ordered sum, so C is bit-identical to
+ * the scalar kernel's). Only when everything fits one binding; false: nothing encoded.
+ */
+function encodePaddedN(c: Tensor, a: Tensor, b: Tensor, d: Dims, cap: number): boolean {
+  const { M, N, K } = d;
+  const N4 = Math.ceil(N / 4) * 4;
+  if (!d.transB || N % 4 === 0 || K % 4 !== 0 || (d.transA && M % 4) || d.sB !== 0) {
+    return false;
+  }
+  if (d.batch * M * N4 > cap || N4 * K > cap || M < 16) return false;
+  const bp = fill([N4, K], 0);
+  copyInto(b, bp, 0, 0, N * K);
+  const cp = empty([d.batch * M, N4]);
+  encode(cp, a, bp, { ...d, N: N4 });
+  const rows = d.batch * M;
+  launch(unpadKernel, {
+    params: [rows, N, N4].map(u32),
+    bindings: [cp.binding(), c.binding()],
+    workgroups: grid(Math.ceil((rows * N) / 64)),
+    label: problemLabel(d),
+  });
+  bp.dispose();
+  cp.dispose();
+  return true;
 }
 
 interface Part {

@@ -3,9 +3,11 @@ import { launchStats } from "../../../kernels/core/runtime.ts";
 import {
   matmul,
   type MatmulOptions,
+  matmulPathDispatches,
   matmulTextureDispatches,
   setMatmulBindingLimit,
   setMatmulTextureLimits,
+  setMatmulVariant,
 } from "../../../kernels/matmul/matmul.ts";
 import { readAll, tensor } from "../../../kernels/core/tensor.ts";
 import {
@@ -135,6 +137,33 @@ Deno.test("matmul: narrow C (workgroups of 1, 2 or 4 tile columns)", async () =>
       const e = await checkForward(37, 24, N, o); // scalar path for odd N, vec4 otherwise
       errs.push(`${tag(o)} N=${N}: ${e.toExponential(1)}`);
     }
+  }
+  console.log("max rel err", errs.join(", "));
+});
+
+Deno.test("matmul: ragged N with Bᵀ runs padded to N % 4 = 0, bit-identical to the scalar kernel", async () => {
+  // An LM head over a 43-token vocabulary: B [43, 96] padded with a zero row, C' [M, 44] on
+  // the fast path, C's 43 columns copied out.
+  const errs: string[] = [];
+  for (const [M, K, N, batch] of [[70, 96, 43, []], [768, 96, 43, []], [16, 24, 5, [3]]] as const) {
+    const o = { transB: true };
+    const e = await checkForward(M, K, N, o, [...batch]);
+    const a = upload(f32round(randn(M * K * (batch[0] ?? 1))), [...batch, M, K]);
+    const b = upload(f32round(randn(N * K)), [N, K]);
+    const before = matmulPathDispatches().scalar;
+    const fast = matmul(a, b, o);
+    assert.equal(matmulPathDispatches().scalar, before, "the padded product took no scalar path");
+    setMatmulVariant({ path: "scalar" });
+    let slow;
+    try {
+      slow = matmul(a, b, o);
+    } finally {
+      setMatmulVariant(undefined);
+    }
+    const [x, y] = await readAll([fast, slow]);
+    assert.deepEqual(x, y, `${M}x${K}x${N}: padded and scalar results differ`);
+    for (const t of [a, b, fast, slow]) t.dispose();
+    errs.push(`${M}x${K}x${N}: ${e.toExponential(1)}`);
   }
   console.log("max rel err", errs.join(", "));
 });
