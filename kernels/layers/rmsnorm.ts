@@ -22,14 +22,15 @@ import { gpu } from "../core/device.ts";
 import { sumTo } from "../elementwise/elementwise.ts";
 import { type BufferBinding, f32, grid, kernel, launch, u32 } from "../core/runtime.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
+import { TREE8_WGSL } from "../wgsl/headers.ts";
 
-const fwdKernel = kernel("rmsnorm", fwdSrc);
-const bwdKernel = kernel("rmsnorm_backward", bwdSrc);
+const fwdKernel = kernel("rmsnorm", TREE8_WGSL + fwdSrc);
+const bwdKernel = kernel("rmsnorm_backward", TREE8_WGSL + bwdSrc);
 const dwKernel = kernel("rmsnorm_dweight", dwSrc);
-const addKernel = kernel("rmsnorm_add", addSrc);
-const fwdRowsKernel = kernel("rmsnorm_rows", fwdSrc, "rows");
-const bwdRowsKernel = kernel("rmsnorm_backward_rows", bwdSrc, "rows");
-const addRowsKernel = kernel("rmsnorm_add_rows", addSrc, "rows");
+const addKernel = kernel("rmsnorm_add", TREE8_WGSL + addSrc);
+const fwdRowsKernel = kernel("rmsnorm_rows", TREE8_WGSL + fwdSrc, "rows");
+const bwdRowsKernel = kernel("rmsnorm_backward_rows", TREE8_WGSL + bwdSrc, "rows");
+const addRowsKernel = kernel("rmsnorm_add_rows", TREE8_WGSL + addSrc, "rows");
 
 /**
  * Workgroup sizes (tests swap them to exercise both configurations). On a CPU adapter a

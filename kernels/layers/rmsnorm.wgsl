@@ -80,10 +80,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
 }
 
-// The sum of 8 lanes' partials in the order of an 8-thread workgroup's tree (+4, +2, +1).
-fn tree8(s0: f32, s1: f32, s2: f32, s3: f32, s4: f32, s5: f32, s6: f32, s7: f32) -> f32 {
-  return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
-}
 
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

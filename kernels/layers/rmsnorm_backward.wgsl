@@ -84,11 +84,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (lid == 0u) { inv_out[row] = inv; }
 }
 
-// The sum of 8 lanes' partials in the order of an 8-thread workgroup's tree (+4, +2, +1).
-fn tree8(s0: vec2f, s1: vec2f, s2: vec2f, s3: vec2f, s4: vec2f, s5: vec2f, s6: vec2f,
-         s7: vec2f) -> vec2f {
-  return ((s0 + s4) + (s2 + s6)) + ((s1 + s5) + (s3 + s7));
-}
 
 @compute @workgroup_size(WG)
 fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -133,7 +128,7 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       s7 += vec2f(dot(v, v), dot(load_g(base + j + 28u, end) * load_w(j + 28u), v));
     }
   }
-  let tot = tree8(s0, s1, s2, s3, s4, s5, s6, s7);
+  let tot = tree8v2(s0, s1, s2, s3, s4, s5, s6, s7);
   let inv = 1.0 / sqrt(tot.x / f32(p.h) + p.eps);
   let c = inv * inv * inv * tot.y / f32(p.h);
   for (var j = 0u; j < p.h; j += 4u) {

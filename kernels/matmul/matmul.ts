@@ -40,9 +40,10 @@ export {
  */
 export interface MatmulVariant {
   /**
-   * `texture`: the shape must qualify (CPU adapter, vec4 shapes, stored rows multiples of 64
-   * floats; M ≥ minRows is waived), else matmul throws; `vec4`: K % 4 = N % 4 = 0 (and
-   * M % 4 = 0 with transA), else matmul throws; `scalar`: any shape.
+   * `texture`: the shape must qualify (CPU adapter, vec4 shapes, stored rows that reach a
+   * multiple of 64 floats in 1, 2 or 4 rows; M ≥ minRows is waived), else matmul throws;
+   * `vec4`: K % 4 = N % 4 = 0 (and M % 4 = 0 with transA), else matmul throws; `scalar`:
+   * any shape.
    */
   path: "texture" | "vec4" | "scalar";
   /**
@@ -246,7 +247,9 @@ function encode(c: Tensor, a: Tensor, b: Tensor, d: Dims): void {
   if (v?.path === "texture") {
     if (!encodeTextured(c, a, b, d, cap, v.tm, true)) {
       throw new Error(
-        `matmul: variant texture can't take ${describe(d)}: ${textureRefusal(d, true)}`,
+        `matmul: variant texture can't take ${describe(d)}: ${
+          textureRefusal(d, true) ?? "its banded textures exceed the device's texture height"
+        }`,
       );
     }
     return;
