@@ -11,31 +11,49 @@
 
 type CommandMain = (args: string[]) => Promise<number | void> | number | void;
 
-const commands: Record<string, { about: string; load: () => Promise<{ main: CommandMain }> }> = {
+/** A command: what it does, its flags for `--help` (absent: it prints its own), its module. */
+interface Command {
+  about: string;
+  flags?: string;
+  load: () => Promise<{ main: CommandMain }>;
+}
+
+const commands: Record<string, Command> = {
   "gpu-info": {
     about: "print the WebGPU adapter, its limits and features",
+    flags: "",
     load: () => import("./kernels/core/gpu_info.ts"),
   },
   logits: {
     about: "print a checkpoint's logits for token ids as JSON (parity checks)",
+    flags: "--model DIR --ids 3,4,5",
     load: async () => ({ main: (await import("./models/cli.ts")).logitsMain }),
   },
   generate: {
     about: "sample a continuation from a checkpoint (--prompt or --ids)",
+    flags:
+      "--model DIR (--prompt TEXT | --ids 3,4,5) [--greedy] [--max-new-tokens 32] [--temperature 1]\n" +
+      "  [--top-k 0] [--top-p 1] [--seed 0] [--json]",
     load: async () => ({ main: (await import("./models/cli.ts")).generateMain }),
   },
   train: {
     about: "RL training: --config PRESET.yaml [--set k=v …], or --resume RUN_DIR",
+    flags:
+      "[--config PRESET.yaml] [--set key=value …] [--quiet]   (default configs/tiny_parity_ppo.yaml)\n" +
+      "  --resume RUN_DIR [--set key=value …]   continue a run from its last checkpoint\n" +
+      "  every key, its default and meaning: the README's config reference",
     load: async () => ({ main: (await import("./algorithms/cli.ts")).trainMain }),
   },
   pretrain: {
     about:
       "pretrain the tiny base model on a synthetic task (--config configs/pretrain_parity.yaml)",
+    flags: "[--config configs/pretrain_parity.yaml] [--set key=value …] [--quiet]",
     load: async () => ({ main: (await import("./algorithms/pretrain_cli.ts")).pretrainMain }),
   },
   ablate: {
     about:
       "run a sweep (grid × seeds) and summarise it: ablate SWEEP.yaml [--list | --index I | --report]",
+    flags: "SWEEP.yaml [--list | --index I | --report] [--quiet]   (configs/ablate/*.yaml)",
     load: async () => ({ main: (await import("./algorithms/sweep_cli.ts")).ablateMain }),
   },
   worker: {
@@ -44,6 +62,9 @@ const commands: Record<string, { about: string; load: () => Promise<{ main: Comm
   },
   eval: {
     about: "avg@k / pass@k of a checkpoint on datasets (--model DIR --data FILE [--k K])",
+    flags: "--model DIR --data FILE [--data FILE …] [--k 1] [--greedy] [--max-new-tokens 1024]\n" +
+      "  [--temperature 1] [--template full|short] [--extract orz|boxed|answer|auto] [--limit N]\n" +
+      "  [--seed 0] [--batch-size 64] [--out FILE.json]",
     load: async () => ({ main: (await import("./algorithms/cli.ts")).evalMain }),
   },
   reward: {
@@ -94,6 +115,10 @@ async function dispatch(argv: string[]): Promise<number> {
         "(deno run -A cli.ts --help lists them)",
     );
     return 2;
+  }
+  if (command.flags !== undefined && (rest.includes("--help") || rest.includes("-h"))) {
+    console.log(`usage: deno task ${name} ${command.flags}`.trimEnd() + `\n\n${command.about}`);
+    return 0;
   }
   const { main } = await command.load();
   const code = await main(rest);

@@ -565,3 +565,24 @@ Deno.test("as a subprocess: the exit code is non-zero and no uncaught error show
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("every command answers --help with its usage and exit 0, without running", async () => {
+  for (
+    const name of [
+      "gpu-info",
+      "logits",
+      "generate",
+      "train",
+      "pretrain",
+      "ablate",
+      "worker",
+      "eval",
+      "reward",
+      "report",
+    ]
+  ) {
+    const r = await runCaptured([name, "--help"]);
+    assert.equal(r.code, 0, `${name} --help: exit ${r.code}, stderr ${r.err}`);
+    assert.match(r.out, new RegExp(`usage: deno task ${name}\\b`), `${name} --help`);
+  }
+});
