@@ -282,8 +282,9 @@ function roundsTo(p: ExprAnswer, g: ExprAnswer): boolean {
 
 function numbersEqualAsWritten(p: ExprAnswer, g: ExprAnswer, ctx: Context): boolean {
   if (p.int !== undefined && g.int !== undefined && !p.percent && !g.percent) {
-    ctx.why = "equal integers";
-    return p.int === g.int;
+    const ok = p.int === g.int;
+    ctx.why = ok ? "equal integers" : `integers differ: ${p.int} vs ${g.int}`;
+    return ok;
   }
   // `relTol` forgives a rounded decimal (0.3333 for 1/3). When neither side has a decimal
   // (or a percent), nothing was rounded: only round-off is forgiven, so \frac{1}{23427} is

@@ -18,3 +18,19 @@ Deno.test("labelled cases: equal() agrees with every label", () => {
   });
   assert.deepEqual(failures, []);
 });
+
+Deno.test("reasons say which way the verdict went (a researcher reads them in samples.jsonl)", () => {
+  for (
+    const [pred, gold, equal, reason] of [
+      ["0", "1", false, /integers differ: 0 vs 1/],
+      ["7", "7", true, /equal|identical/],
+      ["\\frac{1}{2}", "0.75", false, /differ/],
+      ["\\frac{2}{4}", "\\frac12", true, /equal/],
+    ] as const
+  ) {
+    const v = compareAnswers(pred, gold);
+    assert.equal(v.equal, equal, `${pred} vs ${gold}`);
+    assert.match(v.reason, reason, `${pred} vs ${gold}: ${v.reason}`);
+    if (!equal) assert.doesNotMatch(v.reason, /^equal/, `${pred} vs ${gold}: ${v.reason}`);
+  }
+});
