@@ -37,7 +37,8 @@ import decodeSrc from "./decode.wgsl" with { type: "text" };
 import combineSrc from "./decode_combine.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
-import { f32, grid, type Kernel, kernel, launch, u32 } from "../core/runtime.ts";
+import { f32, grid, type Kernel, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, keep, type Tensor, tensor } from "../core/tensor.ts";
 
 /**
@@ -164,7 +165,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const rows = rowsFor("fwd", d4);
   const lse = empty([B, T, Hq]);
   const lanes = Math.ceil(T / rows) * B * Hq;
-  launch(unrolled("attention_fwd", fwdSrc, rows, d4), {
+  launchReads(unrolled("attention_fwd", fwdSrc, rows, d4), {
     params: [
       u32(B),
       u32(T),
@@ -207,7 +208,7 @@ function attentionBackward(
   const common = [u32(B), u32(T), u32(Hq), u32(Hkv), f32(scale * Math.LOG2E), u32(mask ? 1 : 0)];
   const qRows = rowsFor("dq", d4);
   const qLanes = Math.ceil(T / qRows) * B * Hq;
-  launch(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
+  launchReads(unrolled("attention_bwd_dq", dqSrc, qRows, d4), {
     params: [...common, u32(qLanes), f32(scale)],
     bindings: [
       q.binding(),
@@ -231,7 +232,7 @@ function attentionBackward(
   const dv = empty(v.shape);
   const kRows = rowsFor("dkv", d4);
   const kLanes = Math.ceil(T / kRows) * B * Hkv;
-  launch(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
+  launchReads(unrolled("attention_bwd_dkv", dkvSrc, kRows, d4), {
     params: [...common, u32(kLanes), f32(scale)],
     bindings: [
       q.binding(),
@@ -329,7 +330,7 @@ export function attentionDecode(
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const head = [u32(B), u32(Hq), u32(Hkv), u32(maxT), u32(length), u32(chunk), u32(nsplit)];
   const lanes = nsplit * groups;
-  launch(unrolled("attention_decode", decodeSrc, rows, d4), {
+  launchReads(unrolled("attention_decode", decodeSrc, rows, d4), {
     params: [
       ...head,
       u32(lanes),
@@ -351,7 +352,7 @@ export function attentionDecode(
     overrides: { WG: wg(), ROWS: rows, D4: d4 },
   });
   const out = empty(q.shape);
-  launch(unrolled("attention_decode_combine", combineSrc, 1, d4), {
+  launchReads(unrolled("attention_decode_combine", combineSrc, 1, d4), {
     params: [...head, u32(B * Hq)],
     bindings: [po.binding(), pml.binding(), out.binding()],
     workgroups: grid(Math.ceil((B * Hq) / wg())),

@@ -88,6 +88,8 @@ async function acquire(): Promise<Gpu> {
       // matmul's texture path (llvmpipe loads textures without per-lane loops) wants big ones.
       maxTextureDimension2D: l.maxTextureDimension2D,
       maxTextureArrayLayers: l.maxTextureArrayLayers,
+      // texture reads (core/texture_reads.ts) bind a kernel's every read-only input as one.
+      maxStorageTexturesPerShaderStage: l.maxStorageTexturesPerShaderStage,
     },
   });
   device.addEventListener("uncapturederror", (e) => {
