@@ -14,7 +14,8 @@
 import src from "./accumulate.wgsl" with { type: "text" };
 import vec4Src from "./accumulate_vec4.wgsl" with { type: "text" };
 import { gpu } from "./device.ts";
-import { grid, kernel, launch, u32 } from "./runtime.ts";
+import { grid, kernel, u32 } from "./runtime.ts";
+import { launchReads } from "./texture_reads.ts";
 import { copyInto, empty, keep, setReshapeHook, type Tensor, tensor } from "./tensor.ts";
 
 const accumulateKernel = kernel("accumulate", src);
@@ -88,7 +89,7 @@ export function accumulateInto(acc: Tensor, x: Tensor): void {
   for (let start = 0; start < x.size; start += window) {
     const n = Math.min(window, x.size - start);
     const units = vec4 ? n / 4 : n;
-    launch(vec4 ? accumulateVec4Kernel : accumulateKernel, {
+    launchReads(vec4 ? accumulateVec4Kernel : accumulateKernel, {
       params: [u32(units)],
       bindings: [x.binding(start, n), acc.binding(start, n)],
       workgroups: grid(Math.ceil(units / 256)),

@@ -28,8 +28,8 @@ import {
   commandEncoder,
   type Kernel,
   kernel,
-  launch,
   type Launch,
+  launch,
   type TextureBinding,
 } from "./runtime.ts";
 
@@ -38,6 +38,8 @@ const ROW_LOG2 = 11;
 const ROW = 1 << ROW_LOG2;
 /** What the cached textures may hold in all before the cache is dropped and rebuilt. */
 const CACHE_BYTES = 512 * 1024 * 1024;
+/** Inputs larger than this stay buffers (a big weight read once per call costs more to copy). */
+const MAX_INPUT_BYTES = 64 * 1024 * 1024;
 
 type Elem = "vec4f" | "vec2f" | "f32" | "u32" | "i32";
 const FORMATS: Record<Elem, { format: GPUTextureFormat; bytes: number; wgsl: string }> = {
@@ -71,8 +73,9 @@ const DECL =
 /**
  * `source` with the read-only array bindings `names` turned into texture reads: each
  * declaration becomes a `texture_storage_2d<format, read>` and a helper `name_at(i)`, and
- * every `name[expr]` becomes `name_at(expr)`. Throws if a name is not such a binding or is used
- * any other way (e.g. `arrayLength`). Comments are dropped.
+ * every `name[expr]` becomes `name_at(expr)` (and `arrayLength(&name)` the largest u32: a
+ * texture load out of bounds is defined, so clamps to the length may go). Throws if a name is
+ * not such a binding or is used any other way (a pointer argument). Comments are dropped.
  */
 export function withTextureReads(source: string, names: string[]): string {
   let out = source.replace(/\/\/.*$/gm, ""); // comments would read as uses
@@ -89,10 +92,12 @@ export function withTextureReads(source: string, names: string[]): string {
     });
     if (!elem) throw new Error(`withTextureReads: no read-only array binding named ${name}`);
     out = replaceIndexing(out, name);
-    const stray = new RegExp(`(?<![\\w.])${name}(?![\\w(])`, "g");
-    const uses = [...out.matchAll(stray)].length;
-    // The declaration and the helper's textureLoad are the only uses left.
-    if (uses !== 2) {
+    // A load past a texture's end is defined (zero or some texel), so a clamp to the array's
+    // length has nothing left to guard.
+    out = out.replace(new RegExp(`arrayLength\\(\\s*&\\s*${name}\\s*\\)`, "g"), "0xffffffffu");
+    // What is left of a storage array once its indexing is gone: `&name` (arrayLength, a
+    // pointer argument). Other uses of the word are locals that shadow it.
+    if (new RegExp(`&\\s*${name}(?!\\w)`).test(out)) {
       throw new Error(`withTextureReads: ${name} is used other than as ${name}[i]`);
     }
   }
@@ -168,8 +173,8 @@ export interface TextureInput {
 /**
  * Copy each input into its role's texture (`role` + index; commands run in order, so the next
  * copy into it cannot overtake this dispatch) and return the texture bindings, or null when
- * texture reads are off or an input needs more rows than the adapter's textures have (then
- * launch the buffer kernel). Encodes the copies now, between compute passes.
+ * texture reads are off or an input is over 64 MiB or needs more rows than the adapter's
+ * textures have (then launch the buffer kernel). Encodes the copies now, between compute passes.
  */
 export function textureBindings(role: string, inputs: TextureInput[]): TextureBinding[] | null {
   if (!textureReadsOn()) return null;
@@ -177,11 +182,16 @@ export function textureBindings(role: string, inputs: TextureInput[]): TextureBi
   const plans = inputs.map(({ binding, elem }) => {
     const { bytes, format } = FORMATS[elem];
     const offset = binding.offset ?? 0;
-    const size = Math.min(binding.size ?? binding.buffer.size - offset, binding.buffer.size - offset);
+    const size = Math.min(
+      binding.size ?? binding.buffer.size - offset,
+      binding.buffer.size - offset,
+    );
     const texels = Math.floor(size / bytes);
     return { binding, bytes, format, offset, texels, height: Math.ceil(texels / ROW) };
   });
-  if (plans.some((p) => p.height > limit || p.offset % p.bytes !== 0)) return null;
+  const refused = (p: (typeof plans)[number]) =>
+    p.height > limit || p.offset % p.bytes !== 0 || p.texels * p.bytes > MAX_INPUT_BYTES;
+  if (plans.some(refused)) return null;
   const enc = commandEncoder();
   return plans.map((p, i) => {
     const t = textureFor(`${role}.${i}`, p.format, p.bytes, p.height);
@@ -223,7 +233,7 @@ function texturedKernel(k: Kernel) {
     const arrays = readArrays(k.source);
     const names = [...arrays.values()].map((a) => a.name);
     t = {
-      kernel: kernel(`${k.name}/tex`, withTextureReads(k.source, names), k.entry),
+      kernel: kernel(k.name, withTextureReads(k.source, names), k.entry),
       reads: new Map([...arrays].map(([b, a]) => [b, a.elem])),
     };
     textured.set(k, t);
@@ -234,7 +244,7 @@ function texturedKernel(k: Kernel) {
 /**
  * {@link launch} `k`, with its read-only array inputs copied into textures and read from there
  * when texture reads are on (CPU adapters) and every input fits; else `k` as it is. The
- * textured kernel compiles once per kernel (its name gets `/tex`).
+ * textured kernel compiles once per kernel and keeps its name (profiles read the same).
  */
 export function launchReads(k: Kernel, l: Launch): void {
   if (!textureReadsOn()) return launch(k, l);

@@ -17,7 +17,8 @@ import unaryVec4Src from "./unary_vec4.wgsl" with { type: "text" };
 import selectGradSrc from "./select_grad.wgsl" with { type: "text" };
 import selectGradVec4Src from "./select_grad_vec4.wgsl" with { type: "text" };
 import { noGrad, record } from "../core/autograd.ts";
-import { f32, grid, kernel, launch, type ParamValue, u32 } from "../core/runtime.ts";
+import { f32, grid, kernel, type ParamValue, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, numel, type Tensor } from "../core/tensor.ts";
 
 const binaryKernel = kernel("binary", binarySrc, "binary");
@@ -92,7 +93,7 @@ function binary(
   const out = empty(shape);
   if (out.size === 0) return out;
   if (a.size === out.size && b.size === out.size && out.size % 4 === 0) {
-    launch(binaryVec4Kernel, {
+    launchReads(binaryVec4Kernel, {
       params: [u32(out.size / 4), f32(alpha), f32(beta)],
       bindings: [a.binding(), b.binding(), out.binding()],
       workgroups: grid(Math.ceil(out.size / 4 / 256)),
@@ -112,7 +113,7 @@ function binary(
     f32(alpha),
     f32(beta),
   ];
-  launch(binaryKernel, {
+  launchReads(binaryKernel, {
     params,
     bindings: [a.binding(), b.binding(), out.binding()],
     workgroups: grid(Math.ceil(out.size / 256)),
@@ -134,7 +135,7 @@ export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
   const n = numel(shape);
   const parts = Math.ceil(m / SUM_CHUNK);
   const out = empty(parts > 1 ? [parts, n] : shape);
-  launch(sumToKernel, {
+  launchReads(sumToKernel, {
     params: [u32(n), u32(m), u32(SUM_CHUNK), u32(parts), ...o4.map(u32), ...i4.map(u32)],
     bindings: [x.binding(), out.binding()],
     workgroups: grid(Math.ceil((n * parts) / 256)),
@@ -214,7 +215,7 @@ function unary(op: keyof typeof UNARY, x: Tensor, alpha = 0, beta = 0): Tensor {
   if (out.size === 0) return out;
   const vec4 = x.size % 4 === 0;
   const units = vec4 ? x.size / 4 : x.size;
-  launch(vec4 ? unaryVec4Kernel : unaryKernel, {
+  launchReads(vec4 ? unaryVec4Kernel : unaryKernel, {
     params: [u32(units), f32(alpha), f32(beta)],
     bindings: [x.binding(), out.binding()],
     workgroups: grid(Math.ceil(units / 256)),
@@ -317,7 +318,7 @@ function selectGrad(
     (gb ?? scratch!).binding(),
   ];
   if (a.size === n && b.size === n && n % 4 === 0) {
-    launch(selectGradVec4Kernel, {
+    launchReads(selectGradVec4Kernel, {
       params: [u32(n / 4)],
       bindings,
       workgroups: grid(Math.ceil(n / 4 / 256)),
@@ -325,7 +326,7 @@ function selectGrad(
     });
   } else {
     const o4 = pad4(shape);
-    launch(selectGradKernel, {
+    launchReads(selectGradKernel, {
       params: [
         u32(n),
         u32(0),
@@ -348,7 +349,7 @@ function selectGrad(
 export function fill(shape: readonly number[], value: number): Tensor {
   const out = empty(shape);
   if (out.size === 0) return out;
-  launch(fillKernel, {
+  launchReads(fillKernel, {
     params: [u32(out.size), f32(value)],
     bindings: [out.binding()],
     workgroups: grid(Math.ceil(out.size / 256)),

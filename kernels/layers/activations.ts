@@ -13,7 +13,8 @@ import src from "./activations.wgsl" with { type: "text" };
 import bwdSrc from "./swiglu_backward.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
-import { type BufferBinding, grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { type BufferBinding, grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
 
 const actKernel = kernel("activations", src);
@@ -50,7 +51,7 @@ function run(
 ): void {
   if (rows * cols === 0) return;
   const tiles = Math.ceil(cols / (4 * WG));
-  launch(actKernel, {
+  launchReads(actKernel, {
     params: [u32(rows), u32(cols), u32(tiles), ...strides.map(u32)],
     bindings: [bind4(a), bind4(b), bind4(out)],
     workgroups: grid(rows * tiles),
@@ -84,7 +85,7 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
     const dUp = empty(up.shape);
     if (rows * cols > 0) {
       const tiles = Math.ceil(cols / (4 * WG));
-      launch(swigluBwdKernel, {
+      launchReads(swigluBwdKernel, {
         params: [u32(rows), u32(cols), u32(tiles)],
         bindings: [bind4(g), bind4(gate), bind4(up), bind4(dGate), bind4(dUp)],
         workgroups: grid(rows * tiles),

@@ -20,7 +20,8 @@ import addSrc from "./rmsnorm_add.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { sumTo } from "../elementwise/elementwise.ts";
-import { type BufferBinding, f32, grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { type BufferBinding, f32, grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
 import { TREE8_WGSL } from "../wgsl/headers.ts";
 
@@ -77,7 +78,7 @@ export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-6): Tensor {
   const s = sizes();
   const y = empty(x.shape);
   if (y.size > 0) {
-    launch(s.threadRows ? fwdRowsKernel : fwdKernel, {
+    launchReads(s.threadRows ? fwdRowsKernel : fwdKernel, {
       params: [u32(rows), u32(h), f32(eps)],
       bindings: [bind4(x), bind4(weight), bind4(y)],
       workgroups: rowLaunch(rows, s),
@@ -105,7 +106,7 @@ export function addRmsNorm(x: Tensor, delta: Tensor, weight: Tensor, eps = 1e-6)
   const y = empty(x.shape);
   if (y.size > 0) {
     const s = sizes();
-    launch(s.threadRows ? addRowsKernel : addKernel, {
+    launchReads(s.threadRows ? addRowsKernel : addKernel, {
       params: [u32(rows), u32(h), f32(eps)],
       bindings: [bind4(x), bind4(delta), bind4(weight), bind4(sum), bind4(y)],
       workgroups: rowLaunch(rows, s),
@@ -124,7 +125,7 @@ function rmsNormBackward(x: Tensor, weight: Tensor, g: Tensor, eps: number): (Te
   const s = sizes();
   const dx = empty(x.shape);
   const inv = empty([rows]);
-  launch(s.threadRows ? bwdRowsKernel : bwdKernel, {
+  launchReads(s.threadRows ? bwdRowsKernel : bwdKernel, {
     params: [u32(rows), u32(h), f32(eps)],
     bindings: [bind4(x), bind4(weight), bind4(g), bind4(dx), inv.binding()],
     workgroups: rowLaunch(rows, s),
@@ -136,7 +137,7 @@ function rmsNormBackward(x: Tensor, weight: Tensor, g: Tensor, eps: number): (Te
     const chunks = Math.ceil(rows / chunk);
     const tiles = Math.ceil(h / (4 * s.col));
     const partial = empty([chunks, h]);
-    launch(dwKernel, {
+    launchReads(dwKernel, {
       params: [u32(rows), u32(h), u32(chunk), u32(tiles)],
       bindings: [bind4(x), bind4(g), inv.binding(), bind4(partial)],
       workgroups: grid(tiles * chunks),

@@ -25,7 +25,8 @@
 import src from "./rope.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
-import { type BufferBinding, f32, grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { type BufferBinding, f32, grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, keep, type Tensor, tensor } from "../core/tensor.ts";
 
 const ropeKernel = kernel("rope", src);
@@ -117,7 +118,7 @@ function rotate(
   if (positions.size === 0) return [qOut, kOut];
   dummy ??= keep(empty([4]));
   const wg = gpu().isCpu ? 8 : 32;
-  launch(ropeKernel, {
+  launchReads(ropeKernel, {
     params: [u32(positions.size), u32(nq), u32(nk), u32(d), f32(sign)],
     bindings: [
       positions.binding(),

@@ -25,7 +25,8 @@ import { gpu } from "../core/device.ts";
 import { fill, ones } from "../elementwise/elementwise.ts";
 import { type Dims, problemLabel, type Window, windowOf } from "./problem.ts";
 import { encodeTextured, matmulTextureDispatches, textureRefusal } from "./texture.ts";
-import { grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { copyInto, empty, numel, type Tensor } from "../core/tensor.ts";
 
 export {
@@ -362,7 +363,7 @@ function encodePaddedN(c: Tensor, a: Tensor, b: Tensor, d: Dims, cap: number): b
   const cp = empty([d.batch * M, N4]);
   encode(cp, a, bp, { ...d, N: N4 });
   const rows = d.batch * M;
-  launch(unpadKernel, {
+  launchReads(unpadKernel, {
     params: [rows, N, N4].map(u32),
     bindings: [cp.binding(), c.binding()],
     workgroups: grid(Math.ceil((rows * N) / 64)),
@@ -428,7 +429,7 @@ function dispatch(d: Dims, vec4: boolean, p: Part): void {
     0,
   ];
   const [wx, wy] = workgroupShape(p.n);
-  launch(vec4 ? vec4Kernel : scalarKernel, {
+  launchReads(vec4 ? vec4Kernel : scalarKernel, {
     params: params.map(u32),
     bindings: [p.a.binding, p.b.binding, p.c.binding],
     workgroups: [Math.ceil(p.n / (16 * wx)), Math.ceil(p.m / (tm * wy)), p.nb],

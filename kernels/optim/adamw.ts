@@ -18,15 +18,8 @@
  */
 import src from "./adamw.wgsl" with { type: "text" };
 import { gpu } from "../core/device.ts";
-import {
-  type BufferBinding,
-  commandEncoder,
-  f32,
-  grid,
-  kernel,
-  launch,
-  u32,
-} from "../core/runtime.ts";
+import { type BufferBinding, commandEncoder, f32, grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, keep, readAll, type Tensor, tensor } from "../core/tensor.ts";
 
 const adamwKernel = kernel("adamw", src);
@@ -132,7 +125,7 @@ export class AdamW {
       const wd = this.#decay[i] ? this.weightDecay : 0;
       for (let start = 0; start < p.size; start += this.#window) {
         const n = Math.min(this.#window, p.size - start);
-        launch(adamwKernel, {
+        launchReads(adamwKernel, {
           params: [
             u32(n),
             f32(1 - lr * wd),

@@ -8,7 +8,8 @@
  */
 import src from "./grad_norm.wgsl" with { type: "text" };
 import { gpu } from "../core/device.ts";
-import { f32, kernel, launch, u32 } from "../core/runtime.ts";
+import { f32, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
 
 const sumsqKernel = kernel("grad_norm_sumsq", src, "sumsq");
@@ -76,7 +77,7 @@ export function clipGradNorm(
   const norm = empty([1]);
   const partials = empty([Math.max(count, 1)]);
   for (const j of jobs) {
-    launch(sumsqKernel, {
+    launchReads(sumsqKernel, {
       params: [u32(j.n), u32(j.base), u32(j.chunk), u32(0), f32(0), f32(0)],
       bindings: [j.g.binding(j.start, j.n), partials.binding(), coef.binding(), norm.binding()],
       workgroups: [j.groups],
@@ -90,7 +91,7 @@ export function clipGradNorm(
   // Binding 1 is unused by `finish`; any buffer the dispatch does not write will do.
   const unused = grads[0] ?? partials;
   const dummy = unused === partials ? empty([1]) : null;
-  launch(finishKernel, {
+  launchReads(finishKernel, {
     params: [
       u32(count),
       u32(0),

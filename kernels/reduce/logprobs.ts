@@ -27,7 +27,8 @@ import { needsGrad, record } from "../core/autograd.ts";
 import { fill } from "../elementwise/elementwise.ts";
 import { maskedMean } from "./reduce.ts";
 import { rowLanes, rowWindows } from "./rows.ts";
-import { f32, grid, i32, kernel, launch, type ParamValue, u32 } from "../core/runtime.ts";
+import { f32, grid, i32, kernel, type ParamValue, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { copyInto, empty, type Tensor } from "../core/tensor.ts";
 import { ROW_LANES_WGSL, ROWS_WGSL } from "../wgsl/headers.ts";
 
@@ -86,7 +87,7 @@ export function crossEntropy(
   }
   const logprobs = tokenLogprobs(logits, targets, opts);
   const weights = empty([n]);
-  launch(weightsKernel, {
+  launchReads(weightsKernel, {
     params: [u32(n), u32(cols), i32(opts.ignoreIndex ?? -100)],
     bindings: [targets.binding(), (opts.mask ?? targets).binding(), weights.binding()],
     workgroups: grid(Math.ceil(n / 256)),
@@ -125,7 +126,7 @@ function fused(
   const ids = targets ?? empty([1], "i32"); // never read when has_targets = 0
   const lanes = rowLanes(cols);
   for (const w of rowWindows(n, cols)) {
-    launch(forwardKernel, {
+    launchReads(forwardKernel, {
       params: rowParams(w.rows, cols, w.row0, w.base, n, targets !== null, invTemp),
       bindings: [
         logits.binding(w.start, w.count),
@@ -193,7 +194,7 @@ function backwardPass(
   const dlogits = empty(logits.shape);
   const lanes = rowLanes(cols);
   for (const w of rowWindows(n, cols)) {
-    launch(backwardKernel, {
+    launchReads(backwardKernel, {
       params: rowParams(w.rows, cols, w.row0, w.base, n, targets !== null, invTemp),
       bindings: [
         logits.binding(w.start, w.count),

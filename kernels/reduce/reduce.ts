@@ -26,7 +26,8 @@ import src from "./reduce.wgsl" with { type: "text" };
 import backwardSrc from "./reduce_backward.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
-import { f32, grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { f32, grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
 import { ROWS_WGSL } from "../wgsl/headers.ts";
 import { maxBindingElements, rowLanes, type RowWindow, rowWindows } from "./rows.ts";
@@ -169,7 +170,7 @@ function launchRows(
 ): void {
   if (w.rows === 0) return;
   const shape = rowLanes(cols);
-  launch(reduceKernel, {
+  launchReads(reduceKernel, {
     params: [u32(w.rows), u32(cols), u32(w.row0), u32(w.base), f32(scale)],
     bindings: [
       x.binding(w.start, w.count),
@@ -197,7 +198,7 @@ function spread(
   const perWindow = Math.floor(maxBindingElements() / align) * align;
   for (let start = 0; start < n; start += perWindow) {
     const len = Math.min(perWindow, n - start);
-    launch(backwardKernel, {
+    launchReads(backwardKernel, {
       params: [u32(len), u32(start), u32(cols), f32(scale)],
       bindings: [
         g.binding(),

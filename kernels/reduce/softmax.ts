@@ -11,7 +11,8 @@ import src from "./softmax.wgsl" with { type: "text" };
 import backwardSrc from "./softmax_backward.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { rowLanes, rowWindows } from "./rows.ts";
-import { grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
 import { ROWS_WGSL } from "../wgsl/headers.ts";
 
@@ -25,7 +26,7 @@ export function softmax(x: Tensor): Tensor {
   const y = empty(x.shape);
   const lanes = rowLanes(cols);
   for (const w of rowWindows(rows, cols)) {
-    launch(forwardKernel, {
+    launchReads(forwardKernel, {
       params: [u32(w.rows), u32(cols), u32(w.base)],
       bindings: [x.binding(w.start, w.count), y.binding(w.start, w.count)],
       workgroups: grid(Math.ceil((w.rows * lanes.L) / lanes.WG)),
@@ -42,7 +43,7 @@ export function softmaxBackward(y: Tensor, dy: Tensor): Tensor {
   const dx = empty(y.shape);
   const lanes = rowLanes(cols);
   for (const w of rowWindows(rows, cols)) {
-    launch(backwardKernel, {
+    launchReads(backwardKernel, {
       params: [u32(w.rows), u32(cols), u32(w.base)],
       bindings: [
         y.binding(w.start, w.count),

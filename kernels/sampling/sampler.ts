@@ -27,7 +27,8 @@ import src from "./sampler.wgsl" with { type: "text" };
 import { gpu } from "../core/device.ts";
 import { philoxKey } from "./rng.ts";
 import { PHILOX_WGSL } from "../wgsl/headers.ts";
-import { f32, grid, kernel, launch, u32 } from "../core/runtime.ts";
+import { f32, grid, kernel, u32 } from "../core/runtime.ts";
+import { launchReads } from "../core/texture_reads.ts";
 import { empty, Tensor, tensor } from "../core/tensor.ts";
 
 const sampleKernel = kernel("sample", PHILOX_WGSL + src);
@@ -126,7 +127,7 @@ export function sample(logits: Tensor, opts: SampleOptions): SampleResult {
     const start = first - (first % 64);
     const base = first - start;
     const window = logits.binding(start, base + n * vocab);
-    launch(sampleKernel, {
+    launchReads(sampleKernel, {
       params: [
         u32(n),
         u32(vocab),
