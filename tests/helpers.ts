@@ -8,12 +8,31 @@ import assert from "node:assert/strict";
 import { backward } from "../kernels/core/autograd.ts";
 import { initGpu } from "../kernels/core/device.ts";
 import { type DType, readAll, type Tensor, tensor } from "../kernels/core/tensor.ts";
+import { setTextureReads } from "../kernels/core/texture_reads.ts";
 import { seededUniform } from "../models/init.ts";
 
 export { assert };
 
 /** Initialise WebGPU once for a test file (top-level await). */
 export const gpuReady = initGpu();
+
+/**
+ * Register a kernel test twice: as this adapter runs it (on a CPU adapter its kernels read
+ * their inputs through textures, kernels/core/texture_reads.ts) and with texture reads off
+ * (the storage-buffer kernels a GPU runs), so both paths keep their float64 and
+ * finite-difference checks.
+ */
+export function bothReadPaths(name: string, fn: () => void | Promise<void>): void {
+  Deno.test(name, fn);
+  Deno.test(`${name} [buffer reads]`, async () => {
+    setTextureReads(false);
+    try {
+      await fn();
+    } finally {
+      setTextureReads(undefined);
+    }
+  });
+}
 
 /** A small, fast, seeded PRNG (mulberry32) returning floats in [0, 1). */
 export const rng: (seed: number) => () => number = seededUniform;

@@ -5,6 +5,7 @@ import { readAll, type Tensor } from "../../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   download,
   f32round,
   freshSeed,
@@ -155,32 +156,35 @@ const label = (d: Dims) => `B${d.B} T${d.T} Hq${d.Hq} Hkv${d.Hkv} D${d.D}`;
 // ~1e-6 relative error; 1e-4 leaves two orders of margin without hiding a wrong mask.
 const FWD = { rtol: 1e-4, atol: 1e-5 };
 
-Deno.test("attention forward vs float64: odd shapes, GQA, padding, fully masked rows, scale", async () => {
-  const cases: [Dims, number[] | null, number | undefined][] = [
-    [{ B: 1, T: 1, Hq: 1, Hkv: 1, D: 16 }, null, undefined],
-    [{ B: 2, T: 7, Hq: 4, Hkv: 2, D: 16 }, [3, 0], undefined],
-    [{ B: 1, T: 129, Hq: 2, Hkv: 1, D: 16 }, null, 0.3],
-    [{ B: 2, T: 19, Hq: 4, Hkv: 1, D: 64 }, [0, 5], undefined],
-    [{ B: 1, T: 20, Hq: 2, Hkv: 2, D: 128 }, [2], 0.05],
-    [{ B: 3, T: 4, Hq: 2, Hkv: 1, D: 16 }, [4, 1, 0], undefined], // sequence 0 all padding
-  ];
-  const errs: string[] = [];
-  for (const [d, pads, scale] of cases) {
-    const x = inputs(d);
-    const mask = pads ? leftPadMask(d.B, d.T, pads) : undefined;
-    const maskT = mask ? upload(mask, [d.B, d.T], pads!.length % 2 ? "i32" : "f32") : undefined;
-    const out = attention(...upQKV(x, d), { keyMask: maskT, scale });
-    const got = await download(out);
-    const want = refAttention(x.q, x.k, x.v, d, causal(mask, d.T), scale).out;
-    assert.ok(got.every(Number.isFinite), `${label(d)}: non-finite output`);
-    errs.push(
-      `${label(d)} ${assertClose(got, want, { ...FWD, label: label(d) }).toExponential(1)}`,
-    );
-  }
-  console.log(`attention forward max rel err: ${errs.join("; ")}`);
-});
+bothReadPaths(
+  "attention forward vs float64: odd shapes, GQA, padding, fully masked rows, scale",
+  async () => {
+    const cases: [Dims, number[] | null, number | undefined][] = [
+      [{ B: 1, T: 1, Hq: 1, Hkv: 1, D: 16 }, null, undefined],
+      [{ B: 2, T: 7, Hq: 4, Hkv: 2, D: 16 }, [3, 0], undefined],
+      [{ B: 1, T: 129, Hq: 2, Hkv: 1, D: 16 }, null, 0.3],
+      [{ B: 2, T: 19, Hq: 4, Hkv: 1, D: 64 }, [0, 5], undefined],
+      [{ B: 1, T: 20, Hq: 2, Hkv: 2, D: 128 }, [2], 0.05],
+      [{ B: 3, T: 4, Hq: 2, Hkv: 1, D: 16 }, [4, 1, 0], undefined], // sequence 0 all padding
+    ];
+    const errs: string[] = [];
+    for (const [d, pads, scale] of cases) {
+      const x = inputs(d);
+      const mask = pads ? leftPadMask(d.B, d.T, pads) : undefined;
+      const maskT = mask ? upload(mask, [d.B, d.T], pads!.length % 2 ? "i32" : "f32") : undefined;
+      const out = attention(...upQKV(x, d), { keyMask: maskT, scale });
+      const got = await download(out);
+      const want = refAttention(x.q, x.k, x.v, d, causal(mask, d.T), scale).out;
+      assert.ok(got.every(Number.isFinite), `${label(d)}: non-finite output`);
+      errs.push(
+        `${label(d)} ${assertClose(got, want, { ...FWD, label: label(d) }).toExponential(1)}`,
+      );
+    }
+    console.log(`attention forward max rel err: ${errs.join("; ")}`);
+  },
+);
 
-Deno.test("attention forward, large: B2 T512 Hq8 Hkv2 D64 with left padding", async () => {
+bothReadPaths("attention forward, large: B2 T512 Hq8 Hkv2 D64 with left padding", async () => {
   const d = { B: 2, T: 512, Hq: 8, Hkv: 2, D: 64 };
   const x = inputs(d);
   const mask = leftPadMask(d.B, d.T, [0, 37]);
@@ -191,33 +195,36 @@ Deno.test("attention forward, large: B2 T512 Hq8 Hkv2 D64 with left padding", as
   );
 });
 
-Deno.test("attention backward: gradCheck of q, k, v (GQA, padding, fully masked rows)", async () => {
-  // [dims, left pads, scale, whether k and v need gradients (else only the dq pass runs)]
-  const cases: [Dims, number[] | null, number | undefined, boolean][] = [
-    [{ B: 1, T: 1, Hq: 1, Hkv: 1, D: 4 }, null, undefined, true],
-    [{ B: 2, T: 5, Hq: 4, Hkv: 2, D: 8 }, [2, 0], undefined, true],
-    [{ B: 1, T: 9, Hq: 3, Hkv: 1, D: 4 }, [1], 0.7, true],
-    [{ B: 2, T: 6, Hq: 2, Hkv: 1, D: 4 }, [0, 3], undefined, false],
-  ];
-  const errs: string[] = [];
-  for (const [d, pads, scale, kvGrad] of cases) {
-    const mask = pads ? leftPadMask(d.B, d.T, pads) : undefined;
-    const maskT = mask ? upload(mask, [d.B, d.T]) : undefined;
-    const kv = { shape: [d.B, d.T, d.Hkv, d.D], grad: kvGrad };
-    const r = await gradCheck(
-      (q, k, v) => attention(q, k, v, { keyMask: maskT, scale }),
-      (q, k, v) => refAttention(q, k, v, d, causal(mask, d.T), scale).out,
-      [{ shape: [d.B, d.T, d.Hq, d.D] }, kv, kv],
-      { label: label(d) },
-    );
-    const names = kvGrad ? ["dq", "dk", "dv"] : ["dq"];
-    errs.push(
-      `${label(d)} ${r.grads.map((e, i) => `${names[i]} ${e.toExponential(1)}`).join(" ")}`,
-    );
-    maskT?.dispose();
-  }
-  console.log(`attention gradCheck max rel err: ${errs.join("; ")}`);
-});
+bothReadPaths(
+  "attention backward: gradCheck of q, k, v (GQA, padding, fully masked rows)",
+  async () => {
+    // [dims, left pads, scale, whether k and v need gradients (else only the dq pass runs)]
+    const cases: [Dims, number[] | null, number | undefined, boolean][] = [
+      [{ B: 1, T: 1, Hq: 1, Hkv: 1, D: 4 }, null, undefined, true],
+      [{ B: 2, T: 5, Hq: 4, Hkv: 2, D: 8 }, [2, 0], undefined, true],
+      [{ B: 1, T: 9, Hq: 3, Hkv: 1, D: 4 }, [1], 0.7, true],
+      [{ B: 2, T: 6, Hq: 2, Hkv: 1, D: 4 }, [0, 3], undefined, false],
+    ];
+    const errs: string[] = [];
+    for (const [d, pads, scale, kvGrad] of cases) {
+      const mask = pads ? leftPadMask(d.B, d.T, pads) : undefined;
+      const maskT = mask ? upload(mask, [d.B, d.T]) : undefined;
+      const kv = { shape: [d.B, d.T, d.Hkv, d.D], grad: kvGrad };
+      const r = await gradCheck(
+        (q, k, v) => attention(q, k, v, { keyMask: maskT, scale }),
+        (q, k, v) => refAttention(q, k, v, d, causal(mask, d.T), scale).out,
+        [{ shape: [d.B, d.T, d.Hq, d.D] }, kv, kv],
+        { label: label(d) },
+      );
+      const names = kvGrad ? ["dq", "dk", "dv"] : ["dq"];
+      errs.push(
+        `${label(d)} ${r.grads.map((e, i) => `${names[i]} ${e.toExponential(1)}`).join(" ")}`,
+      );
+      maskT?.dispose();
+    }
+    console.log(`attention gradCheck max rel err: ${errs.join("; ")}`);
+  },
+);
 
 /**
  * Key masks of every shape training and rollouts produce, one per sequence: left padding (a
@@ -241,39 +248,42 @@ function mixedMask(B: number, T: number): Float32Array {
   return m;
 }
 
-Deno.test("attention backward vs float64 gradients at D=64 and D=128 (GQA, every padding shape)", async () => {
-  // fp32 sums of ≤ T · 2 products per element; 2e-4 relative is far above the ~1e-6 seen.
-  const cases: [Dims, "left" | "mixed"][] = [
-    [{ B: 2, T: 45, Hq: 4, Hkv: 2, D: 64 }, "left"],
-    [{ B: 5, T: 37, Hq: 4, Hkv: 2, D: 64 }, "mixed"],
-    [{ B: 5, T: 37, Hq: 4, Hkv: 2, D: 128 }, "mixed"],
-    [{ B: 1, T: 70, Hq: 2, Hkv: 1, D: 128 }, "left"],
-  ];
-  const report: string[] = [];
-  for (const [d, kind] of cases) {
-    const seed = freshSeed();
-    const x = inputs(d, seed);
-    const mask = kind === "left" ? leftPadMask(d.B, d.T, [0, 6]) : mixedMask(d.B, d.T);
-    const dO = f32round(randn(d.B * d.T * d.Hq * d.D, seed + 3));
-    const [q, k, v] = upQKV(x, d);
-    for (const t of [q, k, v]) t.requiresGrad = true;
-    const out = attention(q, k, v, { keyMask: upload(mask, [d.B, d.T]) });
-    backward(out, upload(dO, [...out.shape]));
-    const got = await readAll([out, q.grad!, k.grad!, v.grad!]);
-    const visible = causal(mask, d.T);
-    const want = [
-      refAttention(x.q, x.k, x.v, d, visible).out,
-      ...refBackward(x.q, x.k, x.v, dO, d, visible),
+bothReadPaths(
+  "attention backward vs float64 gradients at D=64 and D=128 (GQA, every padding shape)",
+  async () => {
+    // fp32 sums of ≤ T · 2 products per element; 2e-4 relative is far above the ~1e-6 seen.
+    const cases: [Dims, "left" | "mixed"][] = [
+      [{ B: 2, T: 45, Hq: 4, Hkv: 2, D: 64 }, "left"],
+      [{ B: 5, T: 37, Hq: 4, Hkv: 2, D: 64 }, "mixed"],
+      [{ B: 5, T: 37, Hq: 4, Hkv: 2, D: 128 }, "mixed"],
+      [{ B: 1, T: 70, Hq: 2, Hkv: 1, D: 128 }, "left"],
     ];
-    const errs = ["out", "dq", "dk", "dv"].map((n, i) => {
-      const tol = i === 0 ? FWD : { rtol: 2e-4, atol: 2e-5 };
-      const what = `${label(d)} ${kind} padding ${n} (seed ${seed})`;
-      return `${n} ${assertClose(got[i], want[i], { ...tol, label: what }).toExponential(1)}`;
-    });
-    report.push(`${label(d)} ${kind}: ${errs.join(" ")}`);
-  }
-  console.log(`attention backward max rel err: ${report.join("; ")}`);
-});
+    const report: string[] = [];
+    for (const [d, kind] of cases) {
+      const seed = freshSeed();
+      const x = inputs(d, seed);
+      const mask = kind === "left" ? leftPadMask(d.B, d.T, [0, 6]) : mixedMask(d.B, d.T);
+      const dO = f32round(randn(d.B * d.T * d.Hq * d.D, seed + 3));
+      const [q, k, v] = upQKV(x, d);
+      for (const t of [q, k, v]) t.requiresGrad = true;
+      const out = attention(q, k, v, { keyMask: upload(mask, [d.B, d.T]) });
+      backward(out, upload(dO, [...out.shape]));
+      const got = await readAll([out, q.grad!, k.grad!, v.grad!]);
+      const visible = causal(mask, d.T);
+      const want = [
+        refAttention(x.q, x.k, x.v, d, visible).out,
+        ...refBackward(x.q, x.k, x.v, dO, d, visible),
+      ];
+      const errs = ["out", "dq", "dk", "dv"].map((n, i) => {
+        const tol = i === 0 ? FWD : { rtol: 2e-4, atol: 2e-5 };
+        const what = `${label(d)} ${kind} padding ${n} (seed ${seed})`;
+        return `${n} ${assertClose(got[i], want[i], { ...tol, label: what }).toExponential(1)}`;
+      });
+      report.push(`${label(d)} ${kind}: ${errs.join(" ")}`);
+    }
+    console.log(`attention backward max rel err: ${report.join("; ")}`);
+  },
+);
 
 /**
  * Generate token by token: prefill `P` tokens (cache write + full attention), then append one
@@ -349,37 +359,54 @@ async function decodeAgainstFull(d: Dims, P: number, pads: number[], useLens: bo
   return worst;
 }
 
-Deno.test("attentionDecode equals full causal attention row by row (KV cache, left padding)", async () => {
-  const e1 = await decodeAgainstFull({ B: 3, T: 23, Hq: 4, Hkv: 2, D: 16 }, 5, [2, 0, 5], false);
-  const e2 = await decodeAgainstFull({ B: 2, T: 300, Hq: 14, Hkv: 2, D: 64 }, 290, [3, 40], false);
-  const e3 = await decodeAgainstFull({ B: 3, T: 70, Hq: 2, Hkv: 2, D: 16 }, 60, [0, 4, 9], true);
-  const fmt = (e: number) => e.toExponential(1);
-  console.log(
-    `attentionDecode max rel err: G2 D16 ${fmt(e1)}; G7 D64 T300 ${fmt(e2)}; cacheLens ${fmt(e3)}`,
-  );
-});
+bothReadPaths(
+  "attentionDecode equals full causal attention row by row (KV cache, left padding)",
+  async () => {
+    const e1 = await decodeAgainstFull({ B: 3, T: 23, Hq: 4, Hkv: 2, D: 16 }, 5, [2, 0, 5], false);
+    const e2 = await decodeAgainstFull(
+      { B: 2, T: 300, Hq: 14, Hkv: 2, D: 64 },
+      290,
+      [3, 40],
+      false,
+    );
+    const e3 = await decodeAgainstFull({ B: 3, T: 70, Hq: 2, Hkv: 2, D: 16 }, 60, [0, 4, 9], true);
+    const fmt = (e: number) => e.toExponential(1);
+    console.log(
+      `attentionDecode max rel err: G2 D16 ${fmt(e1)}; G7 D64 T300 ${fmt(e2)}; cacheLens ${
+        fmt(e3)
+      }`,
+    );
+  },
+);
 
-Deno.test("attention is deterministic: bit-identical forward, backward and decode reruns", async () => {
-  const d = { B: 2, T: 33, Hq: 4, Hkv: 2, D: 16 };
-  const x = inputs(d);
-  const mask = upload(leftPadMask(d.B, d.T, [0, 3]), [d.B, d.T]);
-  const dO = upload(randn(d.B * d.T * d.Hq * d.D), [d.B, d.T, d.Hq, d.D]);
-  // Decode reads k, v as if they were a [B, Hkv, T, D] cache: any fixed numbers will do.
-  const q1 = upload(x.q.subarray(0, d.B * d.Hq * d.D), [d.B, 1, d.Hq, d.D]);
-  const kc = upload(x.k, [d.B, d.Hkv, d.T, d.D]);
-  const vc = upload(x.v, [d.B, d.Hkv, d.T, d.D]);
-  const run = async () => {
-    const [q, k, v] = upQKV(x, d);
-    for (const t of [q, k, v]) t.requiresGrad = true;
-    const out = attention(q, k, v, { keyMask: mask });
-    backward(out, dO);
-    const dec = attentionDecode(q1, kc, vc, { length: d.T, keyMask: mask });
-    return await readAll([out, q.grad!, k.grad!, v.grad!, dec]);
-  };
-  const a = await run();
-  const b = await run();
-  a.forEach((x, i) =>
-    assert.deepEqual(new Uint32Array(x.buffer), new Uint32Array(b[i].buffer), `output ${i} differs`)
-  );
-  assert.equal(tapeLength(), 0);
-});
+bothReadPaths(
+  "attention is deterministic: bit-identical forward, backward and decode reruns",
+  async () => {
+    const d = { B: 2, T: 33, Hq: 4, Hkv: 2, D: 16 };
+    const x = inputs(d);
+    const mask = upload(leftPadMask(d.B, d.T, [0, 3]), [d.B, d.T]);
+    const dO = upload(randn(d.B * d.T * d.Hq * d.D), [d.B, d.T, d.Hq, d.D]);
+    // Decode reads k, v as if they were a [B, Hkv, T, D] cache: any fixed numbers will do.
+    const q1 = upload(x.q.subarray(0, d.B * d.Hq * d.D), [d.B, 1, d.Hq, d.D]);
+    const kc = upload(x.k, [d.B, d.Hkv, d.T, d.D]);
+    const vc = upload(x.v, [d.B, d.Hkv, d.T, d.D]);
+    const run = async () => {
+      const [q, k, v] = upQKV(x, d);
+      for (const t of [q, k, v]) t.requiresGrad = true;
+      const out = attention(q, k, v, { keyMask: mask });
+      backward(out, dO);
+      const dec = attentionDecode(q1, kc, vc, { length: d.T, keyMask: mask });
+      return await readAll([out, q.grad!, k.grad!, v.grad!, dec]);
+    };
+    const a = await run();
+    const b = await run();
+    a.forEach((x, i) =>
+      assert.deepEqual(
+        new Uint32Array(x.buffer),
+        new Uint32Array(b[i].buffer),
+        `output ${i} differs`,
+      )
+    );
+    assert.equal(tapeLength(), 0);
+  },
+);

@@ -20,6 +20,7 @@ import type { Tensor } from "../../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   download,
   f32round,
   freshSeed,
@@ -89,7 +90,7 @@ for (
   });
 }
 
-Deno.test("div: forward and gradient vs float64 (denominator away from 0)", async () => {
+bothReadPaths("div: forward and gradient vs float64 (denominator away from 0)", async () => {
   const bs = [4];
   const b = randn(4).map((v) => 1.5 + Math.abs(v));
   await gradCheck(
@@ -100,7 +101,7 @@ Deno.test("div: forward and gradient vs float64 (denominator away from 0)", asyn
   );
 });
 
-Deno.test("scale, sumTo and broadcastTo gradients", async () => {
+bothReadPaths("scale, sumTo and broadcastTo gradients", async () => {
   await gradCheck((x) => scale(x, -2.5), (x) => x.map((v) => -2.5 * v), [{ shape: [129, 3] }]);
   await gradCheck(
     (x) => sumTo(x, [1, 5]),
@@ -118,19 +119,22 @@ Deno.test("scale, sumTo and broadcastTo gradients", async () => {
   );
 });
 
-Deno.test("sumTo over 100,000 broadcast rows (beyond llvmpipe's per-invocation loop limit)", async () => {
-  const rows = 100_000;
-  const x = Float32Array.from({ length: rows * 3 }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
-  const got = await download(sumTo(upload(x, [rows, 3]), [3]));
-  const want = [0, 1, 2].map((c) => {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += x[r * 3 + c];
-    return s;
-  });
-  assertClose(got, want, { rtol: 1e-5, atol: 1e-3, label: "sumTo 100k rows" });
-});
+bothReadPaths(
+  "sumTo over 100,000 broadcast rows (beyond llvmpipe's per-invocation loop limit)",
+  async () => {
+    const rows = 100_000;
+    const x = Float32Array.from({ length: rows * 3 }, (_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+    const got = await download(sumTo(upload(x, [rows, 3]), [3]));
+    const want = [0, 1, 2].map((c) => {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += x[r * 3 + c];
+      return s;
+    });
+    assertClose(got, want, { rtol: 1e-5, atol: 1e-3, label: "sumTo 100k rows" });
+  },
+);
 
-Deno.test("large elementwise add beyond one dispatch dimension", async () => {
+bothReadPaths("large elementwise add beyond one dispatch dimension", async () => {
   const n = 65535 * 256 + 1000; // needs a 2-D grid
   const a = Float64Array.from({ length: n }, (_, i) => ((i * 7919) % 2001) / 100 - 10);
   const b = Float64Array.from({ length: n }, (_, i) => ((i * 104729) % 3001) / 1000 - 1.5);
@@ -140,7 +144,7 @@ Deno.test("large elementwise add beyond one dispatch dimension", async () => {
   assertClose(got, want, { rtol: 1e-6, atol: 1e-6, label: "large add" });
 });
 
-Deno.test("fill writes the value everywhere", async () => {
+bothReadPaths("fill writes the value everywhere", async () => {
   const got = await download(fill([1000], 3.25));
   assertClose(got, new Float64Array(1000).fill(3.25), { rtol: 0, atol: 0 });
 });
@@ -246,7 +250,7 @@ for (
   });
 }
 
-Deno.test("clamp: forward and gradient vs float64 (inputs away from the bounds)", async () => {
+bothReadPaths("clamp: forward and gradient vs float64 (inputs away from the bounds)", async () => {
   const [lo, hi] = [-0.5, 0.8];
   const flo = Math.fround(lo), fhi = Math.fround(hi);
   const ref = (x: Float64Array) => x.map((v) => Math.min(Math.max(v, flo), fhi));
@@ -281,42 +285,45 @@ Deno.test("clamp: forward and gradient vs float64 (inputs away from the bounds)"
   console.log(`clamp: max relative error (forward and gradient) ${worst.toExponential(1)}`);
 });
 
-Deno.test("clamp: boundary convention — x == lo or x == hi gets the full gradient (torch.clamp)", async () => {
-  const [lo, hi] = [-0.5, 0.75]; // exact in f32
-  const xs = [lo, hi, lo - 1, hi + 1, 0.125, lo, hi, -3]; // 8: vec4 path; first 7: scalar path
-  for (const n of [8, 7]) {
-    const x = upload(xs.slice(0, n), [n]);
-    x.requiresGrad = true;
-    const g = Float64Array.from({ length: n }, (_, i) => i + 1.5);
-    const out = clamp(x, lo, hi);
-    const fwd = await download(out);
-    backward(out, upload(g, [n]));
-    const grad = await download(x.grad!);
-    assertClose(fwd, xs.slice(0, n).map((v) => Math.min(Math.max(v, lo), hi)), {
-      rtol: 0,
-      atol: 0,
-      label: `clamp boundary forward n=${n}`,
-    });
-    const want = xs.slice(0, n).map((v, i) => (v >= lo && v <= hi ? g[i] : 0));
-    assertClose(grad, want, { rtol: 0, atol: 0, label: `clamp boundary grad n=${n}` });
-    x.dispose();
-  }
-  // lo > hi: torch.clamp gives hi everywhere, and no element lies in [lo, hi].
-  for (const n of [8, 7]) {
-    const x = upload(xs.slice(0, n), [n]);
-    x.requiresGrad = true;
-    const out = clamp(x, 1, -1);
-    const fwd = await download(out);
-    backward(out, upload(new Float64Array(n).fill(1), [n]));
-    assertClose(fwd, new Float64Array(n).fill(-1), { rtol: 0, atol: 0, label: "clamp lo > hi" });
-    assertClose(await download(x.grad!), new Float64Array(n), {
-      rtol: 0,
-      atol: 0,
-      label: "clamp lo > hi grad",
-    });
-    x.dispose();
-  }
-});
+bothReadPaths(
+  "clamp: boundary convention — x == lo or x == hi gets the full gradient (torch.clamp)",
+  async () => {
+    const [lo, hi] = [-0.5, 0.75]; // exact in f32
+    const xs = [lo, hi, lo - 1, hi + 1, 0.125, lo, hi, -3]; // 8: vec4 path; first 7: scalar path
+    for (const n of [8, 7]) {
+      const x = upload(xs.slice(0, n), [n]);
+      x.requiresGrad = true;
+      const g = Float64Array.from({ length: n }, (_, i) => i + 1.5);
+      const out = clamp(x, lo, hi);
+      const fwd = await download(out);
+      backward(out, upload(g, [n]));
+      const grad = await download(x.grad!);
+      assertClose(fwd, xs.slice(0, n).map((v) => Math.min(Math.max(v, lo), hi)), {
+        rtol: 0,
+        atol: 0,
+        label: `clamp boundary forward n=${n}`,
+      });
+      const want = xs.slice(0, n).map((v, i) => (v >= lo && v <= hi ? g[i] : 0));
+      assertClose(grad, want, { rtol: 0, atol: 0, label: `clamp boundary grad n=${n}` });
+      x.dispose();
+    }
+    // lo > hi: torch.clamp gives hi everywhere, and no element lies in [lo, hi].
+    for (const n of [8, 7]) {
+      const x = upload(xs.slice(0, n), [n]);
+      x.requiresGrad = true;
+      const out = clamp(x, 1, -1);
+      const fwd = await download(out);
+      backward(out, upload(new Float64Array(n).fill(1), [n]));
+      assertClose(fwd, new Float64Array(n).fill(-1), { rtol: 0, atol: 0, label: "clamp lo > hi" });
+      assertClose(await download(x.grad!), new Float64Array(n), {
+        rtol: 0,
+        atol: 0,
+        label: "clamp lo > hi grad",
+      });
+      x.dispose();
+    }
+  },
+);
 
 /** Flat indices into a and b of every output element under broadcasting. */
 function broadcastIndex(as: number[], bs: number[]): { ia: number[]; ib: number[] } {
@@ -420,50 +427,57 @@ for (
   });
 }
 
-Deno.test("minimum / maximum: exact ties split the gradient g/2 each (torch.minimum/maximum)", async () => {
-  const av = [1, 2, 3, 4, -1, 0.5, 7, 8];
-  const bv = [1, 0, 5, 4, -1, 0.25, 9, 8]; // ties at 0, 3, 4, 7
-  const cases: [number[], number[], number[]][] = [
-    [[8], [8], bv], // vec4 path
-    [[7], [7], bv.slice(0, 7)], // scalar, same shape
-    [[2, 4], [4], [1, 0, 5, 4]], // broadcast: b's gradient sums over rows
-  ];
-  for (
-    const [name, op, f] of [["minimum", minimum, Math.min], ["maximum", maximum, Math.max]] as const
-  ) {
-    for (const [as, bs, bData] of cases) {
-      const aData = av.slice(0, numel(as));
-      const a = upload(aData, as);
-      const b = upload(bData, bs);
-      a.requiresGrad = b.requiresGrad = true;
-      const out = op(a, b);
-      const g = Float64Array.from({ length: out.size }, (_, i) => 0.5 + i);
-      const fwd = await download(out);
-      backward(out, upload(g, [...out.shape]));
-      const [ga, gb] = [await download(a.grad!), await download(b.grad!)];
-      const { ia, ib } = broadcastIndex(as, bs);
-      const wantA = new Float64Array(aData.length);
-      const wantB = new Float64Array(bData.length);
-      const wantF: number[] = [];
-      ia.forEach((i, k) => {
-        const [x, y] = [aData[i], bData[ib[k]]];
-        wantF.push(f(x, y));
-        const aWins = x === y ? 0.5 : f(x, y) === x ? 1 : 0;
-        const bWins = x === y ? 0.5 : f(x, y) === y ? 1 : 0;
-        wantA[i] += aWins * g[k];
-        wantB[ib[k]] += bWins * g[k];
-      });
-      const label = `${name} ties [${as}]∘[${bs}]`;
-      assertClose(fwd, wantF, { rtol: 0, atol: 0, label: `${label} forward` });
-      assertClose(ga, wantA, { rtol: 0, atol: 0, label: `${label} grad a` });
-      assertClose(gb, wantB, { rtol: 0, atol: 0, label: `${label} grad b` });
-      a.dispose();
-      b.dispose();
+bothReadPaths(
+  "minimum / maximum: exact ties split the gradient g/2 each (torch.minimum/maximum)",
+  async () => {
+    const av = [1, 2, 3, 4, -1, 0.5, 7, 8];
+    const bv = [1, 0, 5, 4, -1, 0.25, 9, 8]; // ties at 0, 3, 4, 7
+    const cases: [number[], number[], number[]][] = [
+      [[8], [8], bv], // vec4 path
+      [[7], [7], bv.slice(0, 7)], // scalar, same shape
+      [[2, 4], [4], [1, 0, 5, 4]], // broadcast: b's gradient sums over rows
+    ];
+    for (
+      const [name, op, f] of [["minimum", minimum, Math.min], [
+        "maximum",
+        maximum,
+        Math.max,
+      ]] as const
+    ) {
+      for (const [as, bs, bData] of cases) {
+        const aData = av.slice(0, numel(as));
+        const a = upload(aData, as);
+        const b = upload(bData, bs);
+        a.requiresGrad = b.requiresGrad = true;
+        const out = op(a, b);
+        const g = Float64Array.from({ length: out.size }, (_, i) => 0.5 + i);
+        const fwd = await download(out);
+        backward(out, upload(g, [...out.shape]));
+        const [ga, gb] = [await download(a.grad!), await download(b.grad!)];
+        const { ia, ib } = broadcastIndex(as, bs);
+        const wantA = new Float64Array(aData.length);
+        const wantB = new Float64Array(bData.length);
+        const wantF: number[] = [];
+        ia.forEach((i, k) => {
+          const [x, y] = [aData[i], bData[ib[k]]];
+          wantF.push(f(x, y));
+          const aWins = x === y ? 0.5 : f(x, y) === x ? 1 : 0;
+          const bWins = x === y ? 0.5 : f(x, y) === y ? 1 : 0;
+          wantA[i] += aWins * g[k];
+          wantB[ib[k]] += bWins * g[k];
+        });
+        const label = `${name} ties [${as}]∘[${bs}]`;
+        assertClose(fwd, wantF, { rtol: 0, atol: 0, label: `${label} forward` });
+        assertClose(ga, wantA, { rtol: 0, atol: 0, label: `${label} grad a` });
+        assertClose(gb, wantB, { rtol: 0, atol: 0, label: `${label} grad b` });
+        a.dispose();
+        b.dispose();
+      }
     }
-  }
-});
+  },
+);
 
-Deno.test("minimum(x, x) / maximum(x, x): two half gradients sum to g", async () => {
+bothReadPaths("minimum(x, x) / maximum(x, x): two half gradients sum to g", async () => {
   for (const op of [minimum, maximum]) {
     const x = upload(f32round(randn(91)), [7, 13]);
     x.requiresGrad = true;
@@ -474,7 +488,7 @@ Deno.test("minimum(x, x) / maximum(x, x): two half gradients sum to g", async ()
   }
 });
 
-Deno.test("minimum / maximum / clamp propagate NaN like PyTorch", async () => {
+bothReadPaths("minimum / maximum / clamp propagate NaN like PyTorch", async () => {
   const xv = [NaN, 1, NaN, -2, 0.5, NaN, 3, 4];
   const yv = [1, NaN, NaN, 5, 0.5, 2, NaN, 1];
   for (const n of [8, 7]) { // vec4 and scalar paths

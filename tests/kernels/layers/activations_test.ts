@@ -1,6 +1,7 @@
 import { silu, swiglu, swigluPacked } from "../../../kernels/layers/activations.ts";
 import {
   assertClose,
+  bothReadPaths,
   download,
   f32round,
   gpuReady,
@@ -33,7 +34,7 @@ const SHAPES = [[1, 1], [7, 13], [129, 257], [2, 3, 8], [300, 4864]];
 // Tolerance: WGSL's exp is accurate to 3 + 2|x| ulp; at |x| ≤ ~15 (4σ inputs scaled by 3)
 // σ(x) is then within ~2e-6 relative, and silu/swiglu add two roundings. rtol 1e-5 with a
 // small atol (for values near 0) bounds that with margin.
-Deno.test("silu, swiglu, swigluPacked forward vs float64 (odd and large shapes)", async () => {
+bothReadPaths("silu, swiglu, swigluPacked forward vs float64 (odd and large shapes)", async () => {
   const worst = { silu: 0, swiglu: 0, packed: 0 };
   for (const shape of SHAPES) {
     const n = shape.reduce((a, b) => a * b, 1);
@@ -66,7 +67,7 @@ Deno.test("silu, swiglu, swigluPacked forward vs float64 (odd and large shapes)"
   );
 });
 
-Deno.test("silu, swiglu, swigluPacked gradients vs finite differences", async () => {
+bothReadPaths("silu, swiglu, swigluPacked gradients vs finite differences", async () => {
   const errs: number[] = [];
   for (const shape of [[1, 1], [7, 13], [3, 8]]) {
     const cols = shape.at(-1)!;
@@ -91,7 +92,7 @@ Deno.test("silu, swiglu, swigluPacked gradients vs finite differences", async ()
 });
 
 // No NaN/Inf where e^(−x) overflows or underflows; exp is 3 + 2|x| ulp, hence rtol 1e-5.
-Deno.test("silu saturates cleanly at large |x|", async () => {
+bothReadPaths("silu saturates cleanly at large |x|", async () => {
   const x = Float64Array.from([-200, -90, -30, 0, 30, 90, 200, 1e-30]);
   const got = await download(silu(upload(x, [8])));
   assertClose(got, refSilu(x), { rtol: 1e-5, atol: 1e-30, label: "silu extremes" });

@@ -5,6 +5,7 @@ import { readAll } from "../../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   f32round,
   gpuReady,
   gradCheck,
@@ -44,7 +45,7 @@ async function bothConfigs(fn: (config: string) => Promise<void>): Promise<void>
 // fp32 tolerance: inv sums h squares in f32 (strided partials then a tree), relative error
 // ≲ (h/WG + log2 WG)·2⁻²⁴ in the worst case and ~√h·2⁻²⁴ typically; y adds two roundings.
 // 1e-5 relative leaves ample room for h ≤ 4096 while catching any indexing mistake.
-Deno.test("rmsNorm forward vs float64 (odd, 3-D and large shapes)", async () => {
+bothReadPaths("rmsNorm forward vs float64 (odd, 3-D and large shapes)", async () => {
   await bothConfigs(async (config) => {
     let worst = 0;
     for (const shape of [[1, 1], [7, 13], [129, 257], [2, 3, 5], [512, 896], [3, 3584]]) {
@@ -66,7 +67,7 @@ Deno.test("rmsNorm forward vs float64 (odd, 3-D and large shapes)", async () => 
 // differences in float64 vs f32 kernels). The 1×1 case is reported apart: there
 // dx = w·eps/(x² + eps)^{3/2} is a near-total cancellation of two O(1) f32 terms, so its
 // error is ~1e-7 absolute but large relative to the tiny true value.
-Deno.test("rmsNorm gradients (dx, dweight) vs finite differences", async () => {
+bothReadPaths("rmsNorm gradients (dx, dweight) vs finite differences", async () => {
   await bothConfigs(async (config) => {
     const errs: string[] = [];
     let worst = 0;
@@ -110,7 +111,7 @@ function refRmsNormGrad(x: Float64Array, w: Float64Array, gy: Float64Array, eps:
 // Large-shape backward against the analytic float64 gradient (finite differences would be
 // too slow here), and determinism: two runs must agree bit for bit. dw sums 300 rows, so
 // its f32 error grows like √300·2⁻²⁴ relative to the row terms; 1e-5 of max|dw| covers it.
-Deno.test("rmsNorm large backward vs float64, bit-identical run to run", async () => {
+bothReadPaths("rmsNorm large backward vs float64, bit-identical run to run", async () => {
   const [rows, h] = [300, 896];
   const x = f32round(randn(rows * h));
   const w = f32round(randn(h));
@@ -152,37 +153,43 @@ function refAddNorm(
   return [s, refRmsNorm(s, w, eps)];
 }
 
-Deno.test("addRmsNorm: sum and norm vs float64, equal to add + rmsNorm, gradients", async () => {
-  await bothConfigs(async (config) => {
-    let worst = 0;
-    for (const shape of [[1, 1], [7, 13], [129, 257], [256, 896]]) {
-      const h = shape.at(-1)!;
-      const n = shape.reduce((a, b) => a * b, 1);
-      const [x, d, w] = [randn(n), randn(n), randn(h)].map(f32round);
-      const [xt, dt, wt] = [upload(x, shape), upload(d, shape), upload(w, [h])];
-      const [s, y] = addRmsNorm(xt, dt, wt);
-      const [sv, yv, unfused] = await readAll([s, y, rmsNorm(add(xt, dt), wt)]);
-      const [ws, wy] = refAddNorm(x, d, w, 1e-6, true);
-      assertClose(sv, ws, { rtol: 0, atol: 0, label: `sum [${shape}]` });
-      worst = Math.max(worst, assertClose(yv, wy, { rtol: 1e-5, atol: 1e-6, label: `[${shape}]` }));
-      assert.deepEqual(yv, unfused, "addRmsNorm differs from rmsNorm(add(x, d))");
-    }
-    const errs: number[] = [];
-    for (const shape of [[7, 13], [3, 8]]) {
-      const h = shape.at(-1)!;
-      for (const out of [0, 1]) {
-        const r = await gradCheck(
-          (x, d, w) => addRmsNorm(x, d, w, 1e-5)[out],
-          (x, d, w) => refAddNorm(x, d, w, 1e-5)[out],
-          [{ shape }, { shape }, { shape: [h], grad: out === 1 }],
-          { label: `addRmsNorm[${out}] [${shape}] ${config}` },
+bothReadPaths(
+  "addRmsNorm: sum and norm vs float64, equal to add + rmsNorm, gradients",
+  async () => {
+    await bothConfigs(async (config) => {
+      let worst = 0;
+      for (const shape of [[1, 1], [7, 13], [129, 257], [256, 896]]) {
+        const h = shape.at(-1)!;
+        const n = shape.reduce((a, b) => a * b, 1);
+        const [x, d, w] = [randn(n), randn(n), randn(h)].map(f32round);
+        const [xt, dt, wt] = [upload(x, shape), upload(d, shape), upload(w, [h])];
+        const [s, y] = addRmsNorm(xt, dt, wt);
+        const [sv, yv, unfused] = await readAll([s, y, rmsNorm(add(xt, dt), wt)]);
+        const [ws, wy] = refAddNorm(x, d, w, 1e-6, true);
+        assertClose(sv, ws, { rtol: 0, atol: 0, label: `sum [${shape}]` });
+        worst = Math.max(
+          worst,
+          assertClose(yv, wy, { rtol: 1e-5, atol: 1e-6, label: `[${shape}]` }),
         );
-        errs.push(r.forward, ...r.grads);
+        assert.deepEqual(yv, unfused, "addRmsNorm differs from rmsNorm(add(x, d))");
       }
-    }
-    console.log(
-      `addRmsNorm (${config}): forward max rel err ${worst.toExponential(2)}, grads ` +
-        `${Math.max(...errs).toExponential(2)}`,
-    );
-  });
-});
+      const errs: number[] = [];
+      for (const shape of [[7, 13], [3, 8]]) {
+        const h = shape.at(-1)!;
+        for (const out of [0, 1]) {
+          const r = await gradCheck(
+            (x, d, w) => addRmsNorm(x, d, w, 1e-5)[out],
+            (x, d, w) => refAddNorm(x, d, w, 1e-5)[out],
+            [{ shape }, { shape }, { shape: [h], grad: out === 1 }],
+            { label: `addRmsNorm[${out}] [${shape}] ${config}` },
+          );
+          errs.push(r.forward, ...r.grads);
+        }
+      }
+      console.log(
+        `addRmsNorm (${config}): forward max rel err ${worst.toExponential(2)}, grads ` +
+          `${Math.max(...errs).toExponential(2)}`,
+      );
+    });
+  },
+);

@@ -2,6 +2,7 @@ import { rope, ropeInvFreq, ropeQK } from "../../../kernels/layers/rope.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   download,
   f32round,
   gpuReady,
@@ -58,7 +59,7 @@ function leftPaddedPositions(b: number, t: number, offset: number): Int32Array {
 // Tolerance: the reference uses the same f32 angle, so the only f32 errors are cos/sin
 // (≈1e-7 absolute, rope.wgsl) and two products and a sum per output: ≲ 4e-7·max|x|. 2e-6
 // absolute on N(0,1) inputs (|x| ≲ 5) leaves room; relative 1e-5 for the big values.
-Deno.test("rope forward vs float64 (HF f32 angles), odd and large shapes", async () => {
+bothReadPaths("rope forward vs float64 (HF f32 angles), odd and large shapes", async () => {
   let worst = 0;
   const cases: [number[], number, number][] = [
     [[1, 1, 1, 2], 10000, 3],
@@ -89,7 +90,7 @@ Deno.test("rope forward vs float64 (HF f32 angles), odd and large shapes", async
 // Accuracy of the kernel's own sin/cos: with D = 2, inv_freq = [1] and the angle is the
 // position itself, so rotating (1, 0) yields (cos pos, sin pos), which we compare against
 // float64 Math.cos/sin of the same (exactly representable) angle, up to 100000 rad.
-Deno.test("rope cos/sin accuracy at large angles", async () => {
+bothReadPaths("rope cos/sin accuracy at large angles", async () => {
   const pos = Int32Array.from(
     { length: 2000 },
     (_, i) => i < 1000 ? i * 37 : 100000 - (i - 1000) * 17,
@@ -118,70 +119,80 @@ Deno.test("rope cos/sin accuracy at large angles", async () => {
 // and bounded here so a regression (a lossy GPU pow, a wrong exponent or θ, a half-size
 // mix-up at D = 128) would show. Llama 2's θ = 1e4 and Qwen2's θ = 1e6 at head sizes 64
 // (Qwen2.5 ≤ 3B, 14:2 heads) and 128 (7B, 28:4), through ropeQK as the model calls it.
-Deno.test("rope vs exact float64 angles (θ 1e4 and 1e6, D 64 and 128): error is the f32 angle rounding", async () => {
-  const report: string[] = [];
-  for (
-    const [theta, d, nq, nk] of [[10000, 64, 2, 2], [1e6, 64, 14, 2], [1e6, 128, 28, 4]] as const
-  ) {
-    const [b, t] = [2, 256];
+bothReadPaths(
+  "rope vs exact float64 angles (θ 1e4 and 1e6, D 64 and 128): error is the f32 angle rounding",
+  async () => {
+    const report: string[] = [];
+    for (
+      const [theta, d, nq, nk] of [[10000, 64, 2, 2], [1e6, 64, 14, 2], [1e6, 128, 28, 4]] as const
+    ) {
+      const [b, t] = [2, 256];
+      const q = f32round(randn(b * t * nq * d));
+      const k = f32round(randn(b * t * nk * d));
+      const pos = leftPaddedPositions(b, t, 3800);
+      const [qr, kr] = ropeQK(
+        upload(q, [b, t, nq, d]),
+        upload(k, [b, t, nk, d]),
+        upload(pos, [b, t], "i32"),
+        { theta, headDim: d },
+      );
+      const ulp = 2 ** (Math.floor(Math.log2(4096)) - 23);
+      for (
+        const [name, x, got] of [["q", q, await download(qr)], [
+          "k",
+          k,
+          await download(kr),
+        ]] as const
+      ) {
+        const exact = refRope(x, pos, d, theta, false);
+        let maxAbs = 0;
+        let maxX = 0;
+        for (let i = 0; i < got.length; i++) {
+          maxAbs = Math.max(maxAbs, Math.abs(got[i] - exact[i]));
+          maxX = Math.max(maxX, Math.abs(x[i]));
+        }
+        assert.ok(
+          maxAbs <= 2 * maxX * ulp,
+          `θ=${theta} D=${d} ${name}: error ${maxAbs} exceeds 2·|x|·ulp(angle) = ${2 * maxX * ulp}`,
+        );
+        report.push(
+          `θ=${theta} D=${d} ${name} ${maxAbs.toExponential(2)} (|x|·ulp ${
+            (maxX * ulp).toExponential(2)
+          })`,
+        );
+      }
+    }
+    console.log(`rope vs exact angles (pos ≤ 4095): max abs err ${report.join("; ")}`);
+  },
+);
+
+bothReadPaths(
+  "ropeQK rotates q and k (GQA head counts) in one dispatch, KV-cache positions",
+  async () => {
+    const [b, t, nq, nk, d] = [4, 1, 14, 2, 64];
     const q = f32round(randn(b * t * nq * d));
     const k = f32round(randn(b * t * nk * d));
-    const pos = leftPaddedPositions(b, t, 3800);
-    const [qr, kr] = ropeQK(
-      upload(q, [b, t, nq, d]),
-      upload(k, [b, t, nk, d]),
-      upload(pos, [b, t], "i32"),
-      { theta, headDim: d },
-    );
-    const ulp = 2 ** (Math.floor(Math.log2(4096)) - 23);
-    for (
-      const [name, x, got] of [["q", q, await download(qr)], ["k", k, await download(kr)]] as const
-    ) {
-      const exact = refRope(x, pos, d, theta, false);
-      let maxAbs = 0;
-      let maxX = 0;
-      for (let i = 0; i < got.length; i++) {
-        maxAbs = Math.max(maxAbs, Math.abs(got[i] - exact[i]));
-        maxX = Math.max(maxX, Math.abs(x[i]));
-      }
-      assert.ok(
-        maxAbs <= 2 * maxX * ulp,
-        `θ=${theta} D=${d} ${name}: error ${maxAbs} exceeds 2·|x|·ulp(angle) = ${2 * maxX * ulp}`,
-      );
-      report.push(
-        `θ=${theta} D=${d} ${name} ${maxAbs.toExponential(2)} (|x|·ulp ${
-          (maxX * ulp).toExponential(2)
-        })`,
-      );
-    }
-  }
-  console.log(`rope vs exact angles (pos ≤ 4095): max abs err ${report.join("; ")}`);
-});
+    const pos = Int32Array.from([37, 1000, 5, 4095]); // decode step: position = cache length
+    const pt = upload(pos, [b, t], "i32");
+    const [qr, kr] = ropeQK(upload(q, [b, t, nq, d]), upload(k, [b, t, nk, d]), pt, {
+      theta: 1e6,
+      headDim: d,
+    });
+    const eq = assertClose(await download(qr), refRope(q, pos, d, 1e6), {
+      rtol: 1e-5,
+      atol: 2e-6,
+      label: "q",
+    });
+    const ek = assertClose(await download(kr), refRope(k, pos, d, 1e6), {
+      rtol: 1e-5,
+      atol: 2e-6,
+      label: "k",
+    });
+    console.log(`ropeQK: max rel err q ${eq.toExponential(2)}, k ${ek.toExponential(2)}`);
+  },
+);
 
-Deno.test("ropeQK rotates q and k (GQA head counts) in one dispatch, KV-cache positions", async () => {
-  const [b, t, nq, nk, d] = [4, 1, 14, 2, 64];
-  const q = f32round(randn(b * t * nq * d));
-  const k = f32round(randn(b * t * nk * d));
-  const pos = Int32Array.from([37, 1000, 5, 4095]); // decode step: position = cache length
-  const pt = upload(pos, [b, t], "i32");
-  const [qr, kr] = ropeQK(upload(q, [b, t, nq, d]), upload(k, [b, t, nk, d]), pt, {
-    theta: 1e6,
-    headDim: d,
-  });
-  const eq = assertClose(await download(qr), refRope(q, pos, d, 1e6), {
-    rtol: 1e-5,
-    atol: 2e-6,
-    label: "q",
-  });
-  const ek = assertClose(await download(kr), refRope(k, pos, d, 1e6), {
-    rtol: 1e-5,
-    atol: 2e-6,
-    label: "k",
-  });
-  console.log(`ropeQK: max rel err q ${eq.toExponential(2)}, k ${ek.toExponential(2)}`);
-});
-
-Deno.test("rope gradients vs finite differences (rope and ropeQK)", async () => {
+bothReadPaths("rope gradients vs finite differences (rope and ropeQK)", async () => {
   const errs: number[] = [];
   for (
     const [shape, maxPos] of [[[1, 1, 1, 2], 5], [[2, 3, 2, 6], 300], [

@@ -13,6 +13,7 @@ import { readAll, tensor } from "../../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   download,
   f32round,
   gpuReady,
@@ -108,7 +109,7 @@ async function checkForward(
   return err;
 }
 
-Deno.test("matmul: odd shapes, all transpose combos, vs float64 (scalar path)", async () => {
+bothReadPaths("matmul: odd shapes, all transpose combos, vs float64 (scalar path)", async () => {
   const errs: string[] = [];
   for (const o of COMBOS) {
     for (const [M, K, N] of [[1, 1, 1], [7, 13, 5], [129, 257, 65]]) {
@@ -118,7 +119,7 @@ Deno.test("matmul: odd shapes, all transpose combos, vs float64 (scalar path)", 
   console.log("max rel err", errs.join(", "));
 });
 
-Deno.test("matmul: vec4 path with ragged tiles, all transpose combos", async () => {
+bothReadPaths("matmul: vec4 path with ragged tiles, all transpose combos", async () => {
   // Multiples of 4 but not of the 16×16 / 128-column tiles; M = 132 uses the 16-row tile.
   const errs: string[] = [];
   for (const o of COMBOS) {
@@ -129,7 +130,7 @@ Deno.test("matmul: vec4 path with ragged tiles, all transpose combos", async () 
   console.log("max rel err", errs.join(", "));
 });
 
-Deno.test("matmul: narrow C (workgroups of 1, 2 or 4 tile columns)", async () => {
+bothReadPaths("matmul: narrow C (workgroups of 1, 2 or 4 tile columns)", async () => {
   // N ≤ 64 shapes the workgroup's 8 invocations as fewer columns × more rows of tiles.
   const errs: string[] = [];
   for (const N of [1, 3, 16, 17, 24, 43, 64]) {
@@ -141,34 +142,39 @@ Deno.test("matmul: narrow C (workgroups of 1, 2 or 4 tile columns)", async () =>
   console.log("max rel err", errs.join(", "));
 });
 
-Deno.test("matmul: ragged N with Bᵀ runs padded to N % 4 = 0, bit-identical to the scalar kernel", async () => {
-  // An LM head over a 43-token vocabulary: B [43, 96] padded with a zero row, C' [M, 44] on
-  // the fast path, C's 43 columns copied out.
-  const errs: string[] = [];
-  for (const [M, K, N, batch] of [[70, 96, 43, []], [768, 96, 43, []], [16, 24, 5, [3]]] as const) {
-    const o = { transB: true };
-    const e = await checkForward(M, K, N, o, [...batch]);
-    const a = upload(f32round(randn(M * K * (batch[0] ?? 1))), [...batch, M, K]);
-    const b = upload(f32round(randn(N * K)), [N, K]);
-    const before = matmulPathDispatches().scalar;
-    const fast = matmul(a, b, o);
-    assert.equal(matmulPathDispatches().scalar, before, "the padded product took no scalar path");
-    setMatmulVariant({ path: "scalar" });
-    let slow;
-    try {
-      slow = matmul(a, b, o);
-    } finally {
-      setMatmulVariant(undefined);
+bothReadPaths(
+  "matmul: ragged N with Bᵀ runs padded to N % 4 = 0, bit-identical to the scalar kernel",
+  async () => {
+    // An LM head over a 43-token vocabulary: B [43, 96] padded with a zero row, C' [M, 44] on
+    // the fast path, C's 43 columns copied out.
+    const errs: string[] = [];
+    for (
+      const [M, K, N, batch] of [[70, 96, 43, []], [768, 96, 43, []], [16, 24, 5, [3]]] as const
+    ) {
+      const o = { transB: true };
+      const e = await checkForward(M, K, N, o, [...batch]);
+      const a = upload(f32round(randn(M * K * (batch[0] ?? 1))), [...batch, M, K]);
+      const b = upload(f32round(randn(N * K)), [N, K]);
+      const before = matmulPathDispatches().scalar;
+      const fast = matmul(a, b, o);
+      assert.equal(matmulPathDispatches().scalar, before, "the padded product took no scalar path");
+      setMatmulVariant({ path: "scalar" });
+      let slow;
+      try {
+        slow = matmul(a, b, o);
+      } finally {
+        setMatmulVariant(undefined);
+      }
+      const [x, y] = await readAll([fast, slow]);
+      assert.deepEqual(x, y, `${M}x${K}x${N}: padded and scalar results differ`);
+      for (const t of [a, b, fast, slow]) t.dispose();
+      errs.push(`${M}x${K}x${N}: ${e.toExponential(1)}`);
     }
-    const [x, y] = await readAll([fast, slow]);
-    assert.deepEqual(x, y, `${M}x${K}x${N}: padded and scalar results differ`);
-    for (const t of [a, b, fast, slow]) t.dispose();
-    errs.push(`${M}x${K}x${N}: ${e.toExponential(1)}`);
-  }
-  console.log("max rel err", errs.join(", "));
-});
+    console.log("max rel err", errs.join(", "));
+  },
+);
 
-Deno.test("matmul: short-M tiles (decode-sized batches)", async () => {
+bothReadPaths("matmul: short-M tiles (decode-sized batches)", async () => {
   const errs: string[] = [];
   for (const o of [COMBOS[1], COMBOS[2]]) {
     for (const M of [1, 2, 6, 13, 40]) {
@@ -178,7 +184,7 @@ Deno.test("matmul: short-M tiles (decode-sized batches)", async () => {
   console.log("max rel err", errs.join(", "));
 });
 
-Deno.test("matmul: batched, broadcast weight and broadcast left operand", async () => {
+bothReadPaths("matmul: batched, broadcast weight and broadcast left operand", async () => {
   const errs = [
     // same batch (attention-style [B, H, T, D] products)
     await checkForward(9, 8, 12, COMBOS[1], [2, 3], [2, 3]),
@@ -287,7 +293,7 @@ Deno.test("matmul: texture path cut to small textures and C windows", async () =
   }
 });
 
-Deno.test("matmul: gradients of both operands, every transpose combo", async () => {
+bothReadPaths("matmul: gradients of both operands, every transpose combo", async () => {
   const errs: string[] = [];
   for (const o of COMBOS) {
     for (const [M, K, N] of [[3, 5, 2], [4, 8, 4]]) {
@@ -325,24 +331,29 @@ Deno.test("matmul: gradients through batch broadcasting", async () => {
   console.log("max rel grad err", errs.join(", "));
 });
 
-Deno.test("matmul: windows under a small binding limit (M, N, K and batch chunks)", async () => {
-  setMatmulBindingLimit(16 * 1024); // 4096 floats per binding
-  try {
-    const errs: string[] = [];
-    for (const o of COMBOS) {
-      // Each operand is 2–3× the limit, so A, B and C are all tiled; K chunks accumulate.
-      const before = launchStats().dispatches;
-      errs.push(`${tag(o)}: ${(await checkForward(68, 160, 132, o)).toExponential(1)}`);
-      assert.ok(launchStats().dispatches - before > 2, "expected several windowed dispatches");
-      errs.push(`${tag(o)} ragged: ${(await checkForward(67, 161, 130, o)).toExponential(1)}`);
+bothReadPaths(
+  "matmul: windows under a small binding limit (M, N, K and batch chunks)",
+  async () => {
+    setMatmulBindingLimit(16 * 1024); // 4096 floats per binding
+    try {
+      const errs: string[] = [];
+      for (const o of COMBOS) {
+        // Each operand is 2–3× the limit, so A, B and C are all tiled; K chunks accumulate.
+        const before = launchStats().dispatches;
+        errs.push(`${tag(o)}: ${(await checkForward(68, 160, 132, o)).toExponential(1)}`);
+        assert.ok(launchStats().dispatches - before > 2, "expected several windowed dispatches");
+        errs.push(`${tag(o)} ragged: ${(await checkForward(67, 161, 130, o)).toExponential(1)}`);
+      }
+      // A batch that only fits a few matrices at a time.
+      errs.push(
+        `batch: ${(await checkForward(16, 20, 24, COMBOS[1], [12], [12])).toExponential(1)}`,
+      );
+      console.log("max rel err", errs.join(", "));
+    } finally {
+      setMatmulBindingLimit(undefined);
     }
-    // A batch that only fits a few matrices at a time.
-    errs.push(`batch: ${(await checkForward(16, 20, 24, COMBOS[1], [12], [12])).toExponential(1)}`);
-    console.log("max rel err", errs.join(", "));
-  } finally {
-    setMatmulBindingLimit(undefined);
-  }
-});
+  },
+);
 
 Deno.test("matmul: transB weight beyond the 128 MiB binding cap (LM-head shape)", async () => {
   // weight [N, K] = 153.6 MB; M = 3 takes the buffer kernels (windows of the weight), M = 16

@@ -13,6 +13,7 @@ import { copyInto, empty, readAll, scope } from "../../../kernels/core/tensor.ts
 import {
   assert,
   assertClose,
+  bothReadPaths,
   download,
   freshSeed,
   gpuReady,
@@ -117,99 +118,105 @@ for (const layout of ["thread", "group"] as const) {
   });
 }
 
-Deno.test("logprobs+entropy: extreme logits (±80, ties, −1e30 masks) stay finite and exact", async () => {
-  const cols = 1000;
-  const rows: number[][] = [];
-  rows.push(Array(cols).fill(80)); // all tied: logprob −log V, entropy log V
-  rows.push(Array.from({ length: cols }, (_, j) => (j === 7 ? 80 : -80))); // one-hot
-  const r = rng(freshSeed());
-  rows.push(Array.from({ length: cols }, () => (r() < 0.5 ? 80 : -80))); // many tied maxima
-  rows.push(Array.from({ length: cols }, (_, j) => (j % 3 === 0 ? -1e30 : r() * 4))); // masked vocab
-  rows.push(Array.from({ length: cols }, () => -80 + r())); // all very negative
-  const xv = rows.flat();
-  const tv = Int32Array.from([3, 7, 11, 2, 999]);
-  for (const temperature of [1, 0.5]) {
-    const { logprobs, entropy } = logprobsAndEntropy(
-      upload(xv, [5, cols]),
-      upload(tv, [5], "i32"),
-      {
-        temperature,
-      },
-    );
-    const [lp, ent] = await readAll([logprobs, entropy]);
-    const want = ref(Float32Array.from(xv), tv, cols, temperature);
-    // ±80 / 0.5 = ±160 with V = 1000: |lse| ≈ 167, so fp32 rounding alone is ~1e-5 absolute.
-    const e1 = assertClose(lp, want.lp, {
-      rtol: 1e-6,
-      atol: 4e-5,
-      label: `extreme logprobs T=${temperature}`,
-    });
-    const e2 = assertClose(ent, want.ent, {
-      rtol: 1e-6,
-      atol: 4e-5,
-      label: `extreme entropy T=${temperature}`,
-    });
-    console.log(
-      `extreme T=${temperature}: logprob err ${e1.toExponential(1)}, entropy err ${
-        e2.toExponential(1)
-      }`,
-    );
-  }
-});
+bothReadPaths(
+  "logprobs+entropy: extreme logits (±80, ties, −1e30 masks) stay finite and exact",
+  async () => {
+    const cols = 1000;
+    const rows: number[][] = [];
+    rows.push(Array(cols).fill(80)); // all tied: logprob −log V, entropy log V
+    rows.push(Array.from({ length: cols }, (_, j) => (j === 7 ? 80 : -80))); // one-hot
+    const r = rng(freshSeed());
+    rows.push(Array.from({ length: cols }, () => (r() < 0.5 ? 80 : -80))); // many tied maxima
+    rows.push(Array.from({ length: cols }, (_, j) => (j % 3 === 0 ? -1e30 : r() * 4))); // masked vocab
+    rows.push(Array.from({ length: cols }, () => -80 + r())); // all very negative
+    const xv = rows.flat();
+    const tv = Int32Array.from([3, 7, 11, 2, 999]);
+    for (const temperature of [1, 0.5]) {
+      const { logprobs, entropy } = logprobsAndEntropy(
+        upload(xv, [5, cols]),
+        upload(tv, [5], "i32"),
+        {
+          temperature,
+        },
+      );
+      const [lp, ent] = await readAll([logprobs, entropy]);
+      const want = ref(Float32Array.from(xv), tv, cols, temperature);
+      // ±80 / 0.5 = ±160 with V = 1000: |lse| ≈ 167, so fp32 rounding alone is ~1e-5 absolute.
+      const e1 = assertClose(lp, want.lp, {
+        rtol: 1e-6,
+        atol: 4e-5,
+        label: `extreme logprobs T=${temperature}`,
+      });
+      const e2 = assertClose(ent, want.ent, {
+        rtol: 1e-6,
+        atol: 4e-5,
+        label: `extreme entropy T=${temperature}`,
+      });
+      console.log(
+        `extreme T=${temperature}: logprob err ${e1.toExponential(1)}, entropy err ${
+          e2.toExponential(1)
+        }`,
+      );
+    }
+  },
+);
 
-Deno.test("logprobs and entropy: gradients vs finite differences (both layouts, temperature)", async () => {
-  let worst = 0;
-  const note = (r: { grads: number[] }) => (worst = Math.max(worst, ...r.grads));
-  for (const layout of ["thread", "group"] as const) {
-    await withLayout(layout, async () => {
-      for (const [rows, cols, temperature] of [[1, 1, 1], [7, 13, 1], [3, 37, 0.7]]) {
-        const t = randInt(rows, cols);
-        if (rows > 2) t[2] = -100; // an ignored row: no gradient through its logprob
-        const inputs = [{ shape: [rows, cols] }, {
-          shape: [rows],
-          data: t,
-          dtype: "i32" as const,
-          grad: false,
-        }];
-        const label = `${layout} [${rows}, ${cols}] T=${temperature}`;
-        note(
-          await gradCheck(
-            (x, ti) => tokenLogprobs(x, ti, { temperature }),
-            (x, ti) => ref(x, ti, cols, temperature).lp,
-            inputs,
-            { label: `logprobs ${label}` },
-          ),
-        );
-        note(
-          await gradCheck(
-            (x) => tokenEntropy(x, { temperature }),
-            (x) => ref(x, null, cols, temperature).ent,
-            [inputs[0]],
-            { label: `entropy ${label}` },
-          ),
-        );
-        // Both outputs in one loss: their gradients meet at the joint node, one backward pass.
-        note(
-          await gradCheck(
-            (x, ti) => {
-              const { logprobs, entropy } = logprobsAndEntropy(x, ti, { temperature });
-              return add(logprobs, scale(entropy, 0.3));
-            },
-            (x, ti) => {
-              const { lp, ent } = ref(x, ti, cols, temperature);
-              return lp.map((v, i) => v + 0.3 * ent[i]);
-            },
-            inputs,
-            { label: `logprobs + 0.3·entropy ${label}` },
-          ),
-        );
-      }
-    });
-  }
-  console.log(`logprobs/entropy grad max rel err ${worst.toExponential(1)}`);
-});
+bothReadPaths(
+  "logprobs and entropy: gradients vs finite differences (both layouts, temperature)",
+  async () => {
+    let worst = 0;
+    const note = (r: { grads: number[] }) => (worst = Math.max(worst, ...r.grads));
+    for (const layout of ["thread", "group"] as const) {
+      await withLayout(layout, async () => {
+        for (const [rows, cols, temperature] of [[1, 1, 1], [7, 13, 1], [3, 37, 0.7]]) {
+          const t = randInt(rows, cols);
+          if (rows > 2) t[2] = -100; // an ignored row: no gradient through its logprob
+          const inputs = [{ shape: [rows, cols] }, {
+            shape: [rows],
+            data: t,
+            dtype: "i32" as const,
+            grad: false,
+          }];
+          const label = `${layout} [${rows}, ${cols}] T=${temperature}`;
+          note(
+            await gradCheck(
+              (x, ti) => tokenLogprobs(x, ti, { temperature }),
+              (x, ti) => ref(x, ti, cols, temperature).lp,
+              inputs,
+              { label: `logprobs ${label}` },
+            ),
+          );
+          note(
+            await gradCheck(
+              (x) => tokenEntropy(x, { temperature }),
+              (x) => ref(x, null, cols, temperature).ent,
+              [inputs[0]],
+              { label: `entropy ${label}` },
+            ),
+          );
+          // Both outputs in one loss: their gradients meet at the joint node, one backward pass.
+          note(
+            await gradCheck(
+              (x, ti) => {
+                const { logprobs, entropy } = logprobsAndEntropy(x, ti, { temperature });
+                return add(logprobs, scale(entropy, 0.3));
+              },
+              (x, ti) => {
+                const { lp, ent } = ref(x, ti, cols, temperature);
+                return lp.map((v, i) => v + 0.3 * ent[i]);
+              },
+              inputs,
+              { label: `logprobs + 0.3·entropy ${label}` },
+            ),
+          );
+        }
+      });
+    }
+    console.log(`logprobs/entropy grad max rel err ${worst.toExponential(1)}`);
+  },
+);
 
-Deno.test("crossEntropy: masked mean with ignoreIndex, forward and gradient", async () => {
+bothReadPaths("crossEntropy: masked mean with ignoreIndex, forward and gradient", async () => {
   const [B, T, V] = [3, 5, 11];
   const t = randInt(B * T, V);
   t[4] = -100; // PyTorch's default ignore index
@@ -240,26 +247,29 @@ Deno.test("crossEntropy: masked mean with ignoreIndex, forward and gradient", as
   );
 });
 
-Deno.test("logprobs: saved stats survive scopes; the tape is empty after backward", async () => {
-  const [rows, cols] = [9, 50];
-  const x = upload(randn(rows * cols), [rows, cols]);
-  const t = upload(randInt(rows, cols), [rows], "i32");
-  x.requiresGrad = true;
-  const direct = logprobsAndEntropy(x, t);
-  backward(sum(add(direct.logprobs, direct.entropy)));
-  const want = await download(x.grad!);
-  x.grad = null;
-  // Every handle the forward made is disposed at the scope's end; the tape keeps the buffers.
-  const loss = scope(() => {
-    const { logprobs, entropy } = logprobsAndEntropy(x, t);
-    return sum(add(logprobs, entropy));
-  });
-  backward(loss);
-  assert.equal(tapeLength(), 0);
-  assert.deepEqual(await download(x.grad!), want);
-});
+bothReadPaths(
+  "logprobs: saved stats survive scopes; the tape is empty after backward",
+  async () => {
+    const [rows, cols] = [9, 50];
+    const x = upload(randn(rows * cols), [rows, cols]);
+    const t = upload(randInt(rows, cols), [rows], "i32");
+    x.requiresGrad = true;
+    const direct = logprobsAndEntropy(x, t);
+    backward(sum(add(direct.logprobs, direct.entropy)));
+    const want = await download(x.grad!);
+    x.grad = null;
+    // Every handle the forward made is disposed at the scope's end; the tape keeps the buffers.
+    const loss = scope(() => {
+      const { logprobs, entropy } = logprobsAndEntropy(x, t);
+      return sum(add(logprobs, entropy));
+    });
+    backward(loss);
+    assert.equal(tapeLength(), 0);
+    assert.deepEqual(await download(x.grad!), want);
+  },
+);
 
-Deno.test("logprobs: forward and backward are bit-identical run to run", async () => {
+bothReadPaths("logprobs: forward and backward are bit-identical run to run", async () => {
   const [rows, cols] = [37, 3001];
   const x = upload(randn(rows * cols, freshSeed(), 2), [rows, cols]);
   const t = upload(randInt(rows, cols), [rows], "i32");
@@ -278,118 +288,121 @@ Deno.test("logprobs: forward and backward are bit-identical run to run", async (
   first.forEach((v, i) => assert.deepEqual(v, second[i], `output ${i} differs between runs`));
 });
 
-Deno.test("logprobs: 230 × 151,936 peaked logits (140 MB, over the binding cap) in row windows", async () => {
-  const [rows, cols] = [230, 151_936];
-  const xv = new Float32Array(rows * cols);
-  const seed = freshSeed();
-  const r = rng(seed);
-  for (let i = 0; i < xv.length; i++) xv[i] = (r() - 0.5) * 12;
-  // Peaked rows, as a trained policy's are: the noise alone has log-sum-exp ≈ 15.4; one column
-  // per row is raised to 14.4, 17.4 or 20.4 (by row mod 3), so p(peak) is 0.27–0.99 and row
-  // log-sum-exps (15.7, 17.5, 20.4) differ by 1.8–4.7 nats. Rows r and r + 220 (the same index inside the two
-  // windows) never share a peak height: a kernel reading another row's statistics — e.g. the
-  // window-local row r instead of the global row — is off by e^2 or more in every p.
-  const tv = randInt(rows, cols, seed + 1);
-  const peaks = randInt(rows, cols, seed + 2);
-  for (let row = 0; row < rows; row++) {
-    xv[row * cols + peaks[row]] = [14.4, 17.4, 20.4][row % 3];
-    if (row % 2 === 0) tv[row] = peaks[row]; // half the rows sample their peak
-  }
-  const x = upload(xv, [rows, cols]);
-  const t = upload(tv, [rows], "i32");
-  const g = upload(randn(rows), [rows]);
-  const gh = upload(randn(rows), [rows]);
-  x.requiresGrad = true;
-  // Compile the pipelines for this row length first, so the timings below are steady state.
-  const warm = upload(xv.subarray(0, cols), [1, cols]);
-  warm.requiresGrad = true;
-  backward(logprobsAndEntropy(warm, upload([5], [1], "i32")).logprobs, upload([1], [1]));
-  await sync();
-  let t0 = performance.now();
-  const { logprobs, entropy } = logprobsAndEntropy(x, t);
-  const [lp, ent] = await readAll([logprobs, entropy]);
-  const forwardMs = performance.now() - t0;
-  t0 = performance.now();
-  backward(logprobsAndEntropy(x, t).logprobs, g);
-  await sync();
-  const backwardMs = performance.now() - t0;
-  const lpOnlyGrad = x.grad!;
-  x.grad = null;
-  const mixed = logprobsAndEntropy(x, t);
-  backward(add(mixed.logprobs, mul(mixed.entropy, gh)), g);
-
-  // Rows on both sides of the window edge (220 rows fit in 128 MiB) and the ends.
-  const sample = [0, 1, 2, 219, 220, 221, 229];
-  const rowsOut = sample.map(() => empty([cols]));
-  const rowsMixed = sample.map(() => empty([cols]));
-  sample.forEach((row, k) => {
-    copyInto(lpOnlyGrad, rowsOut[k], row * cols, 0, cols);
-    copyInto(x.grad!, rowsMixed[k], row * cols, 0, cols);
-  });
-  const got = await readAll([...rowsOut, ...rowsMixed, g, gh]);
-  const gv = got.at(-2)!;
-  const ghv = got.at(-1)!;
-  let worstFwd = 0, worstBwd = 0;
-  const lses: number[] = [];
-  sample.forEach((row, k) => {
-    const xr = xv.subarray(row * cols, (row + 1) * cols);
-    const want = ref(xr, [tv[row]], cols);
-    worstFwd = Math.max(
-      worstFwd,
-      assertClose([lp[row], ent[row]], [want.lp[0], want.ent[0]], {
-        ...TOL,
-        label: `row ${row} forward`,
-      }),
-    );
-    // d/dz of g·lp + gh·g·H: g·(onehot − p) − gh·g·p·(z − Σ p·z)
-    const m = xr.reduce((a, b) => Math.max(a, b), -Infinity);
-    let s = 0;
-    for (const v of xr) s += Math.exp(v - m);
-    const lse = m + Math.log(s);
-    lses.push(lse);
-    let ez = 0;
-    for (const v of xr) ez += Math.exp(v - lse) * v;
-    const wantLp = new Float64Array(cols);
-    const wantMixed = new Float64Array(cols);
-    // The size of each element's terms: |g|·([j = target] + p) + |gh·g·p·(z − Σ p·z)|.
-    const sizeLp = new Float64Array(cols);
-    const sizeMixed = new Float64Array(cols);
-    for (let j = 0; j < cols; j++) {
-      const p = Math.exp(xr[j] - lse);
-      const onehot = j === tv[row] ? 1 : 0;
-      wantLp[j] = gv[row] * (onehot - p);
-      const entropyTerm = ghv[row] * gv[row] * p * (xr[j] - ez);
-      wantMixed[j] = wantLp[j] - entropyTerm;
-      sizeLp[j] = Math.abs(gv[row]) * (onehot + p);
-      sizeMixed[j] = sizeLp[j] + Math.abs(entropyTerm);
+bothReadPaths(
+  "logprobs: 230 × 151,936 peaked logits (140 MB, over the binding cap) in row windows",
+  async () => {
+    const [rows, cols] = [230, 151_936];
+    const xv = new Float32Array(rows * cols);
+    const seed = freshSeed();
+    const r = rng(seed);
+    for (let i = 0; i < xv.length; i++) xv[i] = (r() - 0.5) * 12;
+    // Peaked rows, as a trained policy's are: the noise alone has log-sum-exp ≈ 15.4; one column
+    // per row is raised to 14.4, 17.4 or 20.4 (by row mod 3), so p(peak) is 0.27–0.99 and row
+    // log-sum-exps (15.7, 17.5, 20.4) differ by 1.8–4.7 nats. Rows r and r + 220 (the same index inside the two
+    // windows) never share a peak height: a kernel reading another row's statistics — e.g. the
+    // window-local row r instead of the global row — is off by e^2 or more in every p.
+    const tv = randInt(rows, cols, seed + 1);
+    const peaks = randInt(rows, cols, seed + 2);
+    for (let row = 0; row < rows; row++) {
+      xv[row * cols + peaks[row]] = [14.4, 17.4, 20.4][row % 3];
+      if (row % 2 === 0) tv[row] = peaks[row]; // half the rows sample their peak
     }
-    // Relative to the true gradient, element by element — to its terms' size, where they
-    // cancel (1 − p at a peaked target, the entropy term against the logprob's): p = exp(z −
-    // lse) in f32 carries ~|z − lse|·eps plus the lse's ~1e-6 absolute error, so 1e-4 of the
-    // terms is a wide margin; another row's statistics are off by e^1.8 or more.
-    worstBwd = Math.max(
-      worstBwd,
-      termwise(got[k], wantLp, sizeLp, `row ${row} dlogits (seed ${seed})`),
-      termwise(
-        got[sample.length + k],
-        wantMixed,
-        sizeMixed,
-        `row ${row} dlogits with entropy (seed ${seed})`,
-      ),
+    const x = upload(xv, [rows, cols]);
+    const t = upload(tv, [rows], "i32");
+    const g = upload(randn(rows), [rows]);
+    const gh = upload(randn(rows), [rows]);
+    x.requiresGrad = true;
+    // Compile the pipelines for this row length first, so the timings below are steady state.
+    const warm = upload(xv.subarray(0, cols), [1, cols]);
+    warm.requiresGrad = true;
+    backward(logprobsAndEntropy(warm, upload([5], [1], "i32")).logprobs, upload([1], [1]));
+    await sync();
+    let t0 = performance.now();
+    const { logprobs, entropy } = logprobsAndEntropy(x, t);
+    const [lp, ent] = await readAll([logprobs, entropy]);
+    const forwardMs = performance.now() - t0;
+    t0 = performance.now();
+    backward(logprobsAndEntropy(x, t).logprobs, g);
+    await sync();
+    const backwardMs = performance.now() - t0;
+    const lpOnlyGrad = x.grad!;
+    x.grad = null;
+    const mixed = logprobsAndEntropy(x, t);
+    backward(add(mixed.logprobs, mul(mixed.entropy, gh)), g);
+
+    // Rows on both sides of the window edge (220 rows fit in 128 MiB) and the ends.
+    const sample = [0, 1, 2, 219, 220, 221, 229];
+    const rowsOut = sample.map(() => empty([cols]));
+    const rowsMixed = sample.map(() => empty([cols]));
+    sample.forEach((row, k) => {
+      copyInto(lpOnlyGrad, rowsOut[k], row * cols, 0, cols);
+      copyInto(x.grad!, rowsMixed[k], row * cols, 0, cols);
+    });
+    const got = await readAll([...rowsOut, ...rowsMixed, g, gh]);
+    const gv = got.at(-2)!;
+    const ghv = got.at(-1)!;
+    let worstFwd = 0, worstBwd = 0;
+    const lses: number[] = [];
+    sample.forEach((row, k) => {
+      const xr = xv.subarray(row * cols, (row + 1) * cols);
+      const want = ref(xr, [tv[row]], cols);
+      worstFwd = Math.max(
+        worstFwd,
+        assertClose([lp[row], ent[row]], [want.lp[0], want.ent[0]], {
+          ...TOL,
+          label: `row ${row} forward`,
+        }),
+      );
+      // d/dz of g·lp + gh·g·H: g·(onehot − p) − gh·g·p·(z − Σ p·z)
+      const m = xr.reduce((a, b) => Math.max(a, b), -Infinity);
+      let s = 0;
+      for (const v of xr) s += Math.exp(v - m);
+      const lse = m + Math.log(s);
+      lses.push(lse);
+      let ez = 0;
+      for (const v of xr) ez += Math.exp(v - lse) * v;
+      const wantLp = new Float64Array(cols);
+      const wantMixed = new Float64Array(cols);
+      // The size of each element's terms: |g|·([j = target] + p) + |gh·g·p·(z − Σ p·z)|.
+      const sizeLp = new Float64Array(cols);
+      const sizeMixed = new Float64Array(cols);
+      for (let j = 0; j < cols; j++) {
+        const p = Math.exp(xr[j] - lse);
+        const onehot = j === tv[row] ? 1 : 0;
+        wantLp[j] = gv[row] * (onehot - p);
+        const entropyTerm = ghv[row] * gv[row] * p * (xr[j] - ez);
+        wantMixed[j] = wantLp[j] - entropyTerm;
+        sizeLp[j] = Math.abs(gv[row]) * (onehot + p);
+        sizeMixed[j] = sizeLp[j] + Math.abs(entropyTerm);
+      }
+      // Relative to the true gradient, element by element — to its terms' size, where they
+      // cancel (1 − p at a peaked target, the entropy term against the logprob's): p = exp(z −
+      // lse) in f32 carries ~|z − lse|·eps plus the lse's ~1e-6 absolute error, so 1e-4 of the
+      // terms is a wide margin; another row's statistics are off by e^1.8 or more.
+      worstBwd = Math.max(
+        worstBwd,
+        termwise(got[k], wantLp, sizeLp, `row ${row} dlogits (seed ${seed})`),
+        termwise(
+          got[sample.length + k],
+          wantMixed,
+          sizeMixed,
+          `row ${row} dlogits with entropy (seed ${seed})`,
+        ),
+      );
+    });
+    const spread = Math.max(...lses) - Math.min(...lses);
+    assert.ok(spread > 4, `sampled rows' log-sum-exps differ by only ${spread} nats`);
+    console.log(
+      `230×151936 peaked (lse ${lses.map((v) => v.toFixed(1)).join("/")}): forward err ${
+        worstFwd.toExponential(1)
+      }, backward err (elementwise, relative to its terms) ${worstBwd.toExponential(1)}; ` +
+        `forward+readback ${forwardMs.toFixed(0)} ms, forward+backward+sync ${
+          backwardMs.toFixed(0)
+        } ms`,
     );
-  });
-  const spread = Math.max(...lses) - Math.min(...lses);
-  assert.ok(spread > 4, `sampled rows' log-sum-exps differ by only ${spread} nats`);
-  console.log(
-    `230×151936 peaked (lse ${lses.map((v) => v.toFixed(1)).join("/")}): forward err ${
-      worstFwd.toExponential(1)
-    }, backward err (elementwise, relative to its terms) ${worstBwd.toExponential(1)}; ` +
-      `forward+readback ${forwardMs.toFixed(0)} ms, forward+backward+sync ${
-        backwardMs.toFixed(0)
-      } ms`,
-  );
-  for (const t of [...rowsOut, ...rowsMixed, lpOnlyGrad]) t.dispose();
-});
+    for (const t of [...rowsOut, ...rowsMixed, lpOnlyGrad]) t.dispose();
+  },
+);
 
 /**
  * Assert |got − want| ≤ 1e-4·|size| per element (`size`: the true gradient, or the magnitude

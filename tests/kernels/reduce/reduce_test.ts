@@ -6,6 +6,7 @@ import { backward } from "../../../kernels/core/autograd.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   freshSeed,
   gpuReady,
   gradCheck,
@@ -123,7 +124,7 @@ async function checkShapes(layout: string) {
   console.log(`reduce (${layout}) max err/Σ|x|: ${errs.join(", ")}`);
 }
 
-Deno.test("reductions: keepDim and 1-D shapes", () => {
+bothReadPaths("reductions: keepDim and 1-D shapes", () => {
   const x = upload(randn(24), [2, 3, 4]);
   assert.deepEqual(sum(x, { axis: -1 }).shape, [2, 3]);
   assert.deepEqual(mean(x, { axis: 2, keepDim: true }).shape, [2, 3, 1]);
@@ -131,7 +132,7 @@ Deno.test("reductions: keepDim and 1-D shapes", () => {
   assert.throws(() => sum(x, { axis: 0 }));
 });
 
-Deno.test("reductions: gradients vs finite differences, both row layouts", async () => {
+bothReadPaths("reductions: gradients vs finite differences, both row layouts", async () => {
   for (const layout of ["thread", "group"] as const) {
     setRowLayout(layout);
     try {
@@ -165,7 +166,7 @@ async function gradChecks() {
   console.log(`reduce grad max rel err ${worst.toExponential(1)}`);
 }
 
-Deno.test("reductions: RL loss aggregations compose with their gradients", async () => {
+bothReadPaths("reductions: RL loss aggregations compose with their gradients", async () => {
   const [B, T] = [5, 11];
   const mask = randomMask(B * T, freshSeed(), 0.6);
   const rowsRef = (x: Float64Array, m: Float64Array, mode: Mode) => ref(mode, x, m, T).out;
@@ -217,36 +218,39 @@ function exactSum(x: ArrayLike<number>, m: ArrayLike<number> | null): number {
   return s;
 }
 
-Deno.test("reductions: 4M-element sums are two-stage, fast and bit-identical run to run", async () => {
-  const n = 4_000_000 + 17;
-  const seed = freshSeed();
-  const xv = Float32Array.from(randn(n, seed)); // random signs: the accuracy check
-  const iv = integers(n, seed + 1, 1, 3); // exact sums: the every-chunk-once check
-  const mv = randomMask(n, seed + 2);
-  const x = upload(xv, [n]);
-  const xi = upload(iv, [n]);
-  const m = upload(mv, [n]);
-  await sync();
-  const t0 = performance.now();
-  const outs = [sum(x), maskedMean(x, m), sum(x), maskedMean(x, m)];
-  const got = await readAll(outs);
-  const ms = performance.now() - t0;
-  assert.equal(new Uint32Array(got[0].buffer)[0], new Uint32Array(got[2].buffer)[0]);
-  assert.equal(new Uint32Array(got[1].buffer)[0], new Uint32Array(got[3].buffer)[0]);
-  const e1 = check(got[0], ref("sum", xv, null, n), `sum 4M (seed ${seed})`);
-  const e2 = check(got[1], ref("maskedMean", xv, mv, n), `maskedMean 4M (seed ${seed})`);
-  const [is, ims, count] = await readAll([sum(xi), maskedSum(xi, m), sum(m)]);
-  assert.equal(is[0], exactSum(iv, null), `integer sum 4M (seed ${seed})`);
-  assert.equal(ims[0], exactSum(iv, mv), `integer maskedSum 4M (seed ${seed})`);
-  assert.equal(count[0], exactSum(mv, null), `Σ mask 4M (seed ${seed})`);
-  console.log(
-    `4M: sum err/Σ|x| ${e1.toExponential(1)}, maskedMean err ${e2.toExponential(1)}; ` +
-      `integer sum, maskedSum and Σ mask exact (${is[0]}, ${ims[0]}, ${count[0]}); ` +
-      `4 reductions + readback ${ms.toFixed(0)} ms`,
-  );
-});
+bothReadPaths(
+  "reductions: 4M-element sums are two-stage, fast and bit-identical run to run",
+  async () => {
+    const n = 4_000_000 + 17;
+    const seed = freshSeed();
+    const xv = Float32Array.from(randn(n, seed)); // random signs: the accuracy check
+    const iv = integers(n, seed + 1, 1, 3); // exact sums: the every-chunk-once check
+    const mv = randomMask(n, seed + 2);
+    const x = upload(xv, [n]);
+    const xi = upload(iv, [n]);
+    const m = upload(mv, [n]);
+    await sync();
+    const t0 = performance.now();
+    const outs = [sum(x), maskedMean(x, m), sum(x), maskedMean(x, m)];
+    const got = await readAll(outs);
+    const ms = performance.now() - t0;
+    assert.equal(new Uint32Array(got[0].buffer)[0], new Uint32Array(got[2].buffer)[0]);
+    assert.equal(new Uint32Array(got[1].buffer)[0], new Uint32Array(got[3].buffer)[0]);
+    const e1 = check(got[0], ref("sum", xv, null, n), `sum 4M (seed ${seed})`);
+    const e2 = check(got[1], ref("maskedMean", xv, mv, n), `maskedMean 4M (seed ${seed})`);
+    const [is, ims, count] = await readAll([sum(xi), maskedSum(xi, m), sum(m)]);
+    assert.equal(is[0], exactSum(iv, null), `integer sum 4M (seed ${seed})`);
+    assert.equal(ims[0], exactSum(iv, mv), `integer maskedSum 4M (seed ${seed})`);
+    assert.equal(count[0], exactSum(mv, null), `Σ mask 4M (seed ${seed})`);
+    console.log(
+      `4M: sum err/Σ|x| ${e1.toExponential(1)}, maskedMean err ${e2.toExponential(1)}; ` +
+        `integer sum, maskedSum and Σ mask exact (${is[0]}, ${ims[0]}, ${count[0]}); ` +
+        `4 reductions + readback ${ms.toFixed(0)} ms`,
+    );
+  },
+);
 
-Deno.test("reductions: a tensor over the 128 MiB binding cap reduces in windows", async () => {
+bothReadPaths("reductions: a tensor over the 128 MiB binding cap reduces in windows", async () => {
   // 134.7 MB: two windows, the second starting mid-row (unaligned), and rows of 131,075
   // elements, past llvmpipe's 65,535-iteration loop limit for a single lane.
   // 0/1 integers (see `integers`): the masked sum (~11M) and every row sum are exact in

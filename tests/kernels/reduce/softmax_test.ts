@@ -6,6 +6,7 @@ import { copyInto, empty, readAll } from "../../../kernels/core/tensor.ts";
 import {
   assert,
   assertClose,
+  bothReadPaths,
   freshSeed,
   gpuReady,
   gradCheck,
@@ -62,7 +63,7 @@ for (const layout of ["thread", "group"] as const) {
   });
 }
 
-Deno.test("softmax: extreme logits (±80, ties, −1e30) and 3-D shapes", async () => {
+bothReadPaths("softmax: extreme logits (±80, ties, −1e30) and 3-D shapes", async () => {
   const cols = 333;
   const r = rng(freshSeed());
   const xv = [
@@ -77,7 +78,7 @@ Deno.test("softmax: extreme logits (±80, ties, −1e30) and 3-D shapes", async 
   console.log(`softmax extreme max rel err ${e.toExponential(1)}`);
 });
 
-Deno.test("softmax: gradient vs finite differences (both layouts)", async () => {
+bothReadPaths("softmax: gradient vs finite differences (both layouts)", async () => {
   const errs: string[] = [];
   for (const layout of ["thread", "group"] as const) {
     await withLayout(layout, async () => {
@@ -93,7 +94,7 @@ Deno.test("softmax: gradient vs finite differences (both layouts)", async () => 
   console.log(`softmax grad max rel err: ${errs.join(", ")}`);
 });
 
-Deno.test("softmax: forward and backward bit-identical run to run", async () => {
+bothReadPaths("softmax: forward and backward bit-identical run to run", async () => {
   const x = upload(randn(41 * 2003, freshSeed(), 2), [41, 2003]);
   const g = upload(randn(41 * 2003), [41, 2003]);
   const runOnce = async () => {
@@ -109,7 +110,7 @@ Deno.test("softmax: forward and backward bit-identical run to run", async () => 
   first.forEach((v, i) => assert.deepEqual(v, second[i], `output ${i} differs between runs`));
 });
 
-Deno.test("softmax: 221 × 151,936 (134 MB, over the binding cap) in row windows", async () => {
+bothReadPaths("softmax: 221 × 151,936 (134 MB, over the binding cap) in row windows", async () => {
   const [rows, cols] = [221, 151_936];
   const xv = new Float32Array(rows * cols);
   const r = rng(freshSeed());
