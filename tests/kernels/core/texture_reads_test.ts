@@ -1,6 +1,6 @@
 import { attention } from "../../../kernels/attention/attention.ts";
 import { backward } from "../../../kernels/core/autograd.ts";
-import { kernel, u32 } from "../../../kernels/core/runtime.ts";
+import { kernel } from "../../../kernels/core/runtime.ts";
 import { readAll, type Tensor, tensor } from "../../../kernels/core/tensor.ts";
 import {
   launchReads,
