@@ -127,6 +127,8 @@ export function profileFigures(prefix: string, p: Profile, top = 10): Record<str
     [`${prefix}_profile_gpu_ms`]: round(p.gpuMs),
     [`${prefix}_profile_encode_ms`]: round(p.encodeMs),
     [`${prefix}_profile_wall_ms`]: round(p.wallMs),
+    [`${prefix}_profile_copies`]: p.copies,
+    [`${prefix}_profile_copy_mb`]: round(p.copyBytes / 1e6),
   };
   for (const k of p.kernels.slice(0, top)) {
     const name = k.name.replace(/[^A-Za-z0-9]+/g, "_").replace(/_+$/, "");

@@ -36,6 +36,9 @@ export interface Profile {
   encodeMs: number;
   /** Wall-clock time of `fn` and the final wait. */
   wallMs: number;
+  /** Buffer-to-texture copies the texture paths encoded (outside passes: not in gpuMs). */
+  copies: number;
+  copyBytes: number;
 }
 
 /** Dispatches timed per submit (a query set holds at most 4096 queries). */
@@ -122,6 +125,8 @@ export async function profile(
     gpuMs: total((k) => k.gpuMs),
     encodeMs: total((k) => k.encodeMs),
     wallMs,
+    copies: after.copies - before.copies,
+    copyBytes: after.copyBytes - before.copyBytes,
   };
 }
 
@@ -142,6 +147,6 @@ export function formatProfile(p: Profile, top = 12): string {
       p.gpuMs.toFixed(2).padStart(10)
     } ${"".padStart(6)} ${p.encodeMs.toFixed(2).padStart(9)}   (${p.submits} submits, wall ${
       p.wallMs.toFixed(1)
-    } ms)`,
+    } ms; ${p.copies} texture copies, ${(p.copyBytes / 1e6).toFixed(1)} MB, untimed)`,
   ].join("\n");
 }

@@ -142,6 +142,8 @@ interface State {
   pipelines: Map<Kernel, Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>>;
   dispatches: number;
   submits: number;
+  copies: number;
+  copyBytes: number;
   afterSubmit: (() => void)[];
 }
 
@@ -164,6 +166,8 @@ function st(): State {
     pipelines: new Map(),
     dispatches: 0,
     submits: 0,
+    copies: 0,
+    copyBytes: 0,
     afterSubmit: [],
   };
   return state;
@@ -339,12 +343,31 @@ export async function sync(): Promise<void> {
   throwDeviceErrors();
 }
 
-/** Counters for tests and benchmarks: dispatches and submits since start. */
-export function launchStats(): { dispatches: number; submits: number; pipelines: number } {
+/** Count a buffer-to-texture copy that an op encoded (the texture paths), for {@link launchStats}. */
+export function countCopy(bytes: number): void {
+  const s = st();
+  s.copies++;
+  s.copyBytes += bytes;
+}
+
+/** Counters for tests and benchmarks since start: dispatches, submits, pipelines, texture copies. */
+export function launchStats(): {
+  dispatches: number;
+  submits: number;
+  pipelines: number;
+  copies: number;
+  copyBytes: number;
+} {
   const s = st();
   let pipelines = 0;
   for (const m of s.pipelines.values()) pipelines += m.size;
-  return { dispatches: s.dispatches, submits: s.submits, pipelines };
+  return {
+    dispatches: s.dispatches,
+    submits: s.submits,
+    pipelines,
+    copies: s.copies,
+    copyBytes: s.copyBytes,
+  };
 }
 
 /**

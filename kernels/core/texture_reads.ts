@@ -26,6 +26,7 @@ import {
   type Binding,
   type BufferBinding,
   commandEncoder,
+  countCopy,
   type Kernel,
   kernel,
   type Launch,
@@ -197,6 +198,7 @@ export function textureBindings(role: string, inputs: TextureInput[]): TextureBi
     const t = textureFor(`${role}.${i}`, p.format, p.bytes, p.height);
     const full = Math.floor(p.texels / ROW), rest = p.texels % ROW;
     const buffer = p.binding.buffer;
+    countCopy(p.texels * p.bytes);
     if (full > 0) {
       enc.copyBufferToTexture(
         { buffer, offset: p.offset, bytesPerRow: ROW * p.bytes, rowsPerImage: full },

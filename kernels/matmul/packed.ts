@@ -26,7 +26,14 @@ import { needsGrad } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { matmul } from "./matmul.ts";
 import { arrayTexture, storageTextureLimits, TextureCache } from "./textures.ts";
-import { commandEncoder, kernel, launch, u32, whenEncodedWorkSubmitted } from "../core/runtime.ts";
+import {
+  commandEncoder,
+  countCopy,
+  kernel,
+  launch,
+  u32,
+  whenEncodedWorkSubmitted,
+} from "../core/runtime.ts";
 import { empty, type Tensor } from "../core/tensor.ts";
 
 const packedKernel = kernel("matmul_packed", `${coreSrc}\n${packedSrc}`);
@@ -215,6 +222,7 @@ export function matmulPacked(x: Tensor, pw: PackedWeight): Tensor {
   const tm = tileRows(M);
   const rows = Math.ceil(M / tm) * tm;
   const tx = xTextures.get("x", K / 4, rows, 1);
+  countCopy(M * K * 4);
   commandEncoder().copyBufferToTexture(
     { buffer: x.buffer, offset: 0, bytesPerRow: K * 4, rowsPerImage: M },
     { texture: tx.texture },

@@ -8,7 +8,7 @@
  */
 import coreSrc from "./core.wgsl" with { type: "text" };
 import texSrc from "./texture.wgsl" with { type: "text" };
-import { commandEncoder, kernel, launch, u32 } from "../core/runtime.ts";
+import { commandEncoder, countCopy, kernel, launch, u32 } from "../core/runtime.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type Dims, problemLabel, windowOf } from "./problem.ts";
 import { storageTextureLimits, TextureCache } from "./textures.ts";
@@ -201,6 +201,7 @@ export function encodeTextured(
             const R = 1 << s;
             for (let r = 0; r < R && r < h; r++) {
               const hr = Math.ceil((h - r) / R);
+              countCopy(w * 16 * hr * z);
               enc.copyBufferToTexture(
                 {
                   buffer: t.buffer,
