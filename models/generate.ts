@@ -28,6 +28,7 @@ import {
   tensor,
 } from "../kernels/core/tensor.ts";
 import { createKVCache, type KVCache } from "./kv_cache.ts";
+import { copyKVRows } from "../kernels/attention/kv_cache.ts";
 import type { Transformer } from "./transformer.ts";
 
 export interface GenerateOptions {
@@ -263,13 +264,7 @@ class LiveBatch {
     const keepRows = live.map((b) => this.rows.indexOf(b));
     const n = live.length, maxT = this.#maxT;
     const next = createKVCache(this.model.cfg, n, maxT);
-    this.#cache.layers.forEach((layer, l) => {
-      const rowSize = layer.k.size / this.rows.length;
-      keepRows.forEach((r, i) => {
-        copyInto(layer.k, next.layers[l].k, r * rowSize, i * rowSize, rowSize);
-        copyInto(layer.v, next.layers[l].v, r * rowSize, i * rowSize, rowSize);
-      });
-    });
+    this.#cache.layers.forEach((layer, l) => copyKVRows(layer, next.layers[l], keepRows));
     const last = keep(empty([n], "i32"));
     keepRows.forEach((r, i) => copyInto(this.#last!, last, r, i, 1));
     const mask = new Float32Array(n * maxT);

@@ -37,8 +37,9 @@ import decodeSrc from "./decode.wgsl" with { type: "text" };
 import combineSrc from "./decode_combine.wgsl" with { type: "text" };
 import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
-import { f32, grid, type Kernel, kernel, u32 } from "../core/runtime.ts";
+import { f32, grid, type Kernel, kernel, type TextureBinding, u32 } from "../core/runtime.ts";
 import { launchReads } from "../core/texture_reads.ts";
+import { kvMirror } from "./kv_cache.ts";
 import { empty, keep, type Tensor, tensor } from "../core/tensor.ts";
 
 /**
@@ -330,6 +331,9 @@ export function attentionDecode(
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const head = [u32(B), u32(Hq), u32(Hkv), u32(maxT), u32(length), u32(chunk), u32(nsplit)];
   const lanes = nsplit * groups;
+  // The caches' texture mirrors (kv_cache.ts), when both have one, instead of copies.
+  const km = kvMirror(kCache), vm = kvMirror(vCache);
+  const mirrors: Record<number, TextureBinding> = km && vm ? { 1: km, 2: vm } : {};
   launchReads(unrolled("attention_decode", decodeSrc, rows, d4), {
     params: [
       ...head,
@@ -350,7 +354,7 @@ export function attentionDecode(
     ],
     workgroups: grid(Math.ceil(lanes / wg())),
     overrides: { WG: wg(), ROWS: rows, D4: d4 },
-  });
+  }, mirrors);
   const out = empty(q.shape);
   launchReads(unrolled("attention_decode_combine", combineSrc, 1, d4), {
     params: [...head, u32(B * Hq)],

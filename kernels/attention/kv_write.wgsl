@@ -2,8 +2,12 @@
 // at positions pos … pos + T − 1 (the same for every sequence: prompts are left-padded to one
 // length). One invocation per vec4 of the source.
 //
+// With MIRROR = 1 the same vec4s also go into the caches' texture mirrors (kv_cache.ts: the
+// copies that attentionDecode reads on CPU adapters, texel i of a flat 2048-wide texture);
+// with MIRROR = 0 bindings 5 and 6 are 1×1 placeholders and nothing is stored there.
+//
 // bindings: 0 params, 1 k [B,T,Hkv,D], 2 v [B,T,Hkv,D], 3 kc [B,Hkv,maxT,D] (in/out),
-//           4 vc [B,Hkv,maxT,D] (in/out).
+//           4 vc [B,Hkv,maxT,D] (in/out), 5 kt, 6 vt (mirrors or placeholders).
 // dispatch: ceil(B · T · Hkv · D/4 / 256) workgroups of 256, folded by runtime.grid().
 
 struct Params {
@@ -17,6 +21,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> v: array<vec4f>;
 @group(0) @binding(3) var<storage, read_write> kc: array<vec4f>;
 @group(0) @binding(4) var<storage, read_write> vc: array<vec4f>;
+@group(0) @binding(5) var kt: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(6) var vt: texture_storage_2d<rgba32float, write>;
+
+override MIRROR: u32 = 0u;
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -30,6 +38,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let t = bt % p.T;
   let b = bt / p.T;
   let dst = ((b * p.Hkv + h) * p.maxT + p.pos + t) * p.D4 + i;
-  kc[dst] = k[n];
-  vc[dst] = v[n];
+  let kn = k[n];
+  let vn = v[n];
+  kc[dst] = kn;
+  vc[dst] = vn;
+  if (MIRROR != 0u) {
+    textureStore(kt, vec2u(dst & 2047u, dst >> 11u), kn);
+    textureStore(vt, vec2u(dst & 2047u, dst >> 11u), vn);
+  }
 }

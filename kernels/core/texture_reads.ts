@@ -37,6 +37,8 @@ import {
 /** Texels per texture row, as a power of two (the WGSL helpers mask and shift by it). */
 const ROW_LOG2 = 11;
 const ROW = 1 << ROW_LOG2;
+/** Texels per row of the flat textures: element i is texel (i mod 2048, i / 2048). */
+export const TEXTURE_ROW = ROW;
 /** What the cached textures may hold in all before the cache is dropped and rebuilt. */
 const CACHE_BYTES = 512 * 1024 * 1024;
 /** Inputs larger than this stay buffers (a big weight read once per call costs more to copy). */
@@ -165,6 +167,55 @@ function textureFor(role: string, format: GPUTextureFormat, bytes: number, heigh
   return entry;
 }
 
+/**
+ * A flat rgba32float texture of `texels` vec4s that kernels read (as {@link launchReads}'s
+ * textures do) and write with `textureStore` — e.g. a KV cache's mirror, kept up to date by
+ * the kernel that writes the cache so no copy is needed — and {@link copyToFlat} fills, or null when texture reads are off
+ * or it would be over 64 MiB or taller than the adapter's textures. Zero-filled, as WebGPU
+ * creates every texture.
+ */
+export function flatTexture(label: string, texels: number): GPUTexture | null {
+  const height = Math.ceil(texels / ROW);
+  if (!textureReadsOn() || texels * 16 > MAX_INPUT_BYTES) return null;
+  if (height > gpu().device.limits.maxTextureDimension2D) return null;
+  return gpu().device.createTexture({
+    label,
+    size: [ROW, Math.max(height, 1)],
+    format: "rgba32float",
+    usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+  });
+}
+
+/**
+ * Encode the copy of `texels` texels (`bytes` each) from `buffer` at `offset` into the flat
+ * layout of `texture` (2048 per row: the full rows in one copy, the rest in a second).
+ */
+export function copyToFlat(
+  buffer: GPUBuffer,
+  offset: number,
+  texels: number,
+  bytes: number,
+  texture: GPUTexture,
+): void {
+  const enc = commandEncoder();
+  const full = Math.floor(texels / ROW), rest = texels % ROW;
+  countCopy(texels * bytes);
+  if (full > 0) {
+    enc.copyBufferToTexture(
+      { buffer, offset, bytesPerRow: ROW * bytes, rowsPerImage: full },
+      { texture },
+      [ROW, full],
+    );
+  }
+  if (rest > 0) {
+    enc.copyBufferToTexture(
+      { buffer, offset: offset + full * ROW * bytes },
+      { texture, origin: [0, full] },
+      [rest, 1],
+    );
+  }
+}
+
 /** An input for {@link textureBindings}: a buffer window and its element type in the WGSL. */
 export interface TextureInput {
   binding: BufferBinding;
@@ -193,26 +244,9 @@ export function textureBindings(role: string, inputs: TextureInput[]): TextureBi
   const refused = (p: (typeof plans)[number]) =>
     p.height > limit || p.offset % p.bytes !== 0 || p.texels * p.bytes > MAX_INPUT_BYTES;
   if (plans.some(refused)) return null;
-  const enc = commandEncoder();
   return plans.map((p, i) => {
     const t = textureFor(`${role}.${i}`, p.format, p.bytes, p.height);
-    const full = Math.floor(p.texels / ROW), rest = p.texels % ROW;
-    const buffer = p.binding.buffer;
-    countCopy(p.texels * p.bytes);
-    if (full > 0) {
-      enc.copyBufferToTexture(
-        { buffer, offset: p.offset, bytesPerRow: ROW * p.bytes, rowsPerImage: full },
-        { texture: t.texture },
-        [ROW, full],
-      );
-    }
-    if (rest > 0) {
-      enc.copyBufferToTexture(
-        { buffer, offset: p.offset + full * ROW * p.bytes },
-        { texture: t.texture, origin: [0, full] },
-        [rest, 1],
-      );
-    }
+    copyToFlat(p.binding.buffer, p.offset, p.texels, p.bytes, t.texture);
     return { texture: t.view };
   });
 }
@@ -245,20 +279,22 @@ function texturedKernel(k: Kernel) {
 
 /**
  * {@link launch} `k`, with its read-only array inputs copied into textures and read from there
- * when texture reads are on (CPU adapters) and every input fits; else `k` as it is. The
- * textured kernel compiles once per kernel and keeps its name (profiles read the same).
+ * when texture reads are on (CPU adapters) and every input fits; else `k` as it is. `given`
+ * (by index into `l.bindings`) are inputs already held as flat textures ({@link flatTexture}),
+ * bound as they are instead of copied. The textured kernel compiles once per kernel and keeps
+ * its name (profiles read the same).
  */
-export function launchReads(k: Kernel, l: Launch): void {
+export function launchReads(k: Kernel, l: Launch, given: Record<number, TextureBinding> = {}) {
   if (!textureReadsOn()) return launch(k, l);
   const t = texturedKernel(k);
   const first = k.bindings[0] === "uniform" ? 1 : 0;
-  const slots = [...t.reads.keys()];
+  const slots = [...t.reads.keys()].filter((b) => !given[b - first]);
   const views = textureBindings(
     k.name,
     slots.map((b) => ({ binding: l.bindings[b - first] as BufferBinding, elem: t.reads.get(b)! })),
   );
   if (!views) return launch(k, l);
-  const bindings: Binding[] = [...l.bindings];
+  const bindings: Binding[] = l.bindings.map((b, i) => given[i] ?? b);
   slots.forEach((b, i) => bindings[b - first] = views[i]);
   launch(t.kernel, { ...l, bindings });
 }

@@ -1,6 +1,7 @@
-import { attention } from "../../../kernels/attention/attention.ts";
+import { attention, attentionDecode } from "../../../kernels/attention/attention.ts";
+import { createLayerKVCache, kvMirror, writeKV } from "../../../kernels/attention/kv_cache.ts";
 import { backward } from "../../../kernels/core/autograd.ts";
-import { kernel } from "../../../kernels/core/runtime.ts";
+import { kernel, launchStats } from "../../../kernels/core/runtime.ts";
 import { readAll, type Tensor, tensor } from "../../../kernels/core/tensor.ts";
 import {
   launchReads,
@@ -137,4 +138,36 @@ Deno.test("texture reads and buffer reads give bit-identical kernels (attention,
     return [sum, y, lp.logprobs, lp.entropy];
   });
   assertSameBits(tex2, buf2, "rmsnorm / logprobs", seed);
+});
+
+Deno.test("KV-cache mirrors: decode reads them without copying the cache, bit-identical to buffers", async () => {
+  if (!textureReadsOn()) return;
+  const seed = freshSeed();
+  const [B, Hq, Hkv, maxT, D, P] = [3, 4, 2, 40, 24, 17];
+  const kp = randn(B * P * Hkv * D, seed), vp = randn(B * P * Hkv * D, seed + 1);
+  const k1 = randn(B * Hkv * D, seed + 2), v1 = randn(B * Hkv * D, seed + 3);
+  const q1 = randn(B * Hq * D, seed + 4);
+  const decode = (on: boolean) => {
+    setTextureReads(on);
+    try {
+      const cache = createLayerKVCache(B, Hkv, maxT, D);
+      assert.equal(kvMirror(cache.k) !== undefined, on, "a mirror exactly when reads are on");
+      writeKV(cache, upload(kp, [B, P, Hkv, D]), upload(vp, [B, P, Hkv, D]), 0);
+      writeKV(cache, upload(k1, [B, 1, Hkv, D]), upload(v1, [B, 1, Hkv, D]), P);
+      const before = launchStats().copyBytes;
+      const out = attentionDecode(upload(q1, [B, 1, Hq, D]), cache.k, cache.v, { length: P + 1 });
+      const copied = launchStats().copyBytes - before;
+      return { out, cache, copied };
+    } finally {
+      setTextureReads(undefined);
+    }
+  };
+  const tex = decode(true), buf = decode(false);
+  assert.ok(tex.copied < tex.cache.k.bytes, `copied ${tex.copied} bytes: the cache was copied`);
+  const [a, b] = (await readAll([tex.out, buf.out])) as Float32Array[];
+  assertSameBits([a], [b], "decode", seed);
+  for (const r of [tex, buf]) {
+    r.out.dispose();
+    r.cache.dispose();
+  }
 });
