@@ -3,7 +3,7 @@
 // length). One invocation per vec4 of the source.
 //
 // With MIRROR = 1 the same vec4s also go into the caches' texture mirrors (kv_cache.ts: the
-// copies that attentionDecode reads on CPU adapters, texel i of a flat 2048-wide texture);
+// copies that attentionDecode reads on CPU adapters, texel (i mod 512, i / 512) of a flat texture);
 // with MIRROR = 0 bindings 5 and 6 are 1×1 placeholders and nothing is stored there.
 //
 // bindings: 0 params, 1 k [B,T,Hkv,D], 2 v [B,T,Hkv,D], 3 kc [B,Hkv,maxT,D] (in/out),
@@ -43,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   kc[dst] = kn;
   vc[dst] = vn;
   if (MIRROR != 0u) {
-    textureStore(kt, vec2u(dst & 2047u, dst >> 11u), kn);
-    textureStore(vt, vec2u(dst & 2047u, dst >> 11u), vn);
+    textureStore(kt, vec2u(dst & 511u, dst >> 9u), kn);
+    textureStore(vt, vec2u(dst & 511u, dst >> 9u), vn);
   }
 }

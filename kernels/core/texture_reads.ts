@@ -15,7 +15,7 @@
  * How a kernel opts in: its WGSL declares the inputs as usual
  * (`@group(0) @binding(2) var<storage, read> k: array<vec4f>;`, or `array<f32|u32|i32>`), and
  * {@link withTextureReads} rewrites the named bindings to textures (every `k[i]` becomes a
- * load of texel i of a 2048-wide flat 2-D texture), so one source serves both paths. At launch
+ * load of texel i of a flat 2-D texture, 8 KiB per row), so one source serves both paths. At launch
  * {@link textureBindings} copies each input into a cached texture of its role and returns the
  * bindings, or null (use the buffer kernel) when the path is off or an input does not fit.
  * @module
@@ -34,11 +34,17 @@ import {
   type TextureBinding,
 } from "./runtime.ts";
 
-/** Texels per texture row, as a power of two (the WGSL helpers mask and shift by it). */
-const ROW_LOG2 = 11;
-const ROW = 1 << ROW_LOG2;
-/** Texels per row of the flat textures: element i is texel (i mod 2048, i / 2048). */
-export const TEXTURE_ROW = ROW;
+/**
+ * Every texture row holds 8 KiB (512 rgba32float, 1024 rg32float or 2048 r32 texels): element i
+ * is texel (i mod row, i / row). Pool buffers of 64 KiB and up are multiples of 8 KiB, so a
+ * copy of whole rows fits them and an input is one copy (each costs ≈ 35 µs on llvmpipe).
+ */
+const ROW_BYTES = 8192;
+/** Texels per row for `bytes`-byte texels, and its log2 (the WGSL helpers mask and shift). */
+const rowOf = (bytes: number) => ROW_BYTES / bytes;
+const log2 = (n: number) => Math.round(Math.log2(n));
+/** Below this many input bytes in all a launch keeps the buffer kernel: copies cost more. */
+const MIN_INPUT_BYTES = 32 * 1024;
 /** What the cached textures may hold in all before the cache is dropped and rebuilt. */
 const CACHE_BYTES = 512 * 1024 * 1024;
 /** Inputs larger than this stay buffers (a big weight read once per call costs more to copy). */
@@ -89,9 +95,10 @@ export function withTextureReads(source: string, names: string[]): string {
       elem = type.replace("<f32>", "f") as Elem;
       const f = FORMATS[elem];
       const texel = elem === "vec4f" ? "" : elem === "vec2f" ? ".xy" : ".x";
+      const row = rowOf(f.bytes);
       return `@group(0) @binding(${binding}) var ${name}: texture_storage_2d<${f.format}, read>;\n` +
         `fn ${name}_at(i: u32) -> ${f.wgsl} { ` +
-        `return textureLoad(${name}, vec2u(i & ${ROW - 1}u, i >> ${ROW_LOG2}u))${texel}; }`;
+        `return textureLoad(${name}, vec2u(i & ${row - 1}u, i >> ${log2(row)}u))${texel}; }`;
     });
     if (!elem) throw new Error(`withTextureReads: no read-only array binding named ${name}`);
     out = replaceIndexing(out, name);
@@ -144,7 +151,7 @@ function textureFor(role: string, format: GPUTextureFormat, bytes: number, heigh
   if (hit && hit.height >= height) return hit;
   const limit = gpu().device.limits.maxTextureDimension2D;
   const h = Math.min(limit, 2 ** Math.ceil(Math.log2(Math.max(height, 1))));
-  const size = ROW * h * bytes;
+  const size = ROW_BYTES * h;
   if (cachedBytes + size > CACHE_BYTES) {
     const old = [...cache.values()];
     afterSubmit(() => old.forEach((o) => o.texture.destroy()));
@@ -152,12 +159,12 @@ function textureFor(role: string, format: GPUTextureFormat, bytes: number, heigh
     cachedBytes = 0;
   } else if (hit) {
     cache.delete(key);
-    cachedBytes -= ROW * hit.height * bytes;
+    cachedBytes -= ROW_BYTES * hit.height;
     afterSubmit(() => hit.texture.destroy());
   }
   const texture = gpu().device.createTexture({
     label: `texture-read ${key}`,
-    size: [ROW, h],
+    size: [rowOf(bytes), h],
     format,
     usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   });
@@ -175,12 +182,12 @@ function textureFor(role: string, format: GPUTextureFormat, bytes: number, heigh
  * creates every texture.
  */
 export function flatTexture(label: string, texels: number): GPUTexture | null {
-  const height = Math.ceil(texels / ROW);
+  const height = Math.ceil(texels / rowOf(16));
   if (!textureReadsOn() || texels * 16 > MAX_INPUT_BYTES) return null;
   if (height > gpu().device.limits.maxTextureDimension2D) return null;
   return gpu().device.createTexture({
     label,
-    size: [ROW, Math.max(height, 1)],
+    size: [rowOf(16), Math.max(height, 1)],
     format: "rgba32float",
     usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
   });
@@ -188,7 +195,8 @@ export function flatTexture(label: string, texels: number): GPUTexture | null {
 
 /**
  * Encode the copy of `texels` texels (`bytes` each) from `buffer` at `offset` into the flat
- * layout of `texture` (2048 per row: the full rows in one copy, the rest in a second).
+ * layout of `texture`: one copy of whole rows when the buffer holds the last row's bytes (the
+ * texels past the input are never read), else the full rows and then the rest.
  */
 export function copyToFlat(
   buffer: GPUBuffer,
@@ -198,18 +206,28 @@ export function copyToFlat(
   texture: GPUTexture,
 ): void {
   const enc = commandEncoder();
-  const full = Math.floor(texels / ROW), rest = texels % ROW;
+  const row = rowOf(bytes);
   countCopy(texels * bytes);
+  const rows = Math.ceil(texels / row);
+  if (texels >= row && offset + rows * ROW_BYTES <= buffer.size) {
+    enc.copyBufferToTexture(
+      { buffer, offset, bytesPerRow: ROW_BYTES, rowsPerImage: rows },
+      { texture },
+      [row, rows],
+    );
+    return;
+  }
+  const full = Math.floor(texels / row), rest = texels % row;
   if (full > 0) {
     enc.copyBufferToTexture(
-      { buffer, offset, bytesPerRow: ROW * bytes, rowsPerImage: full },
+      { buffer, offset, bytesPerRow: ROW_BYTES, rowsPerImage: full },
       { texture },
-      [ROW, full],
+      [row, full],
     );
   }
   if (rest > 0) {
     enc.copyBufferToTexture(
-      { buffer, offset: offset + full * ROW * bytes },
+      { buffer, offset: offset + full * ROW_BYTES },
       { texture, origin: [0, full] },
       [rest, 1],
     );
@@ -225,10 +243,15 @@ export interface TextureInput {
 /**
  * Copy each input into its role's texture (`role` + index; commands run in order, so the next
  * copy into it cannot overtake this dispatch) and return the texture bindings, or null when
- * texture reads are off or an input is over 64 MiB or needs more rows than the adapter's
- * textures have (then launch the buffer kernel). Encodes the copies now, between compute passes.
+ * texture reads are off, an input is over 64 MiB or needs more rows than the adapter's
+ * textures have, or the inputs come to less than `minBytes` (32 KiB: each copy costs ≈ 35 µs,
+ * what the buffer loads of ≈ 40 KB cost on AVX2); then launch the buffer kernel. Encodes the copies now, between compute passes.
  */
-export function textureBindings(role: string, inputs: TextureInput[]): TextureBinding[] | null {
+export function textureBindings(
+  role: string,
+  inputs: TextureInput[],
+  minBytes = MIN_INPUT_BYTES,
+): TextureBinding[] | null {
   if (!textureReadsOn()) return null;
   const limit = gpu().device.limits.maxTextureDimension2D;
   const plans = inputs.map(({ binding, elem }) => {
@@ -239,11 +262,12 @@ export function textureBindings(role: string, inputs: TextureInput[]): TextureBi
       binding.buffer.size - offset,
     );
     const texels = Math.floor(size / bytes);
-    return { binding, bytes, format, offset, texels, height: Math.ceil(texels / ROW) };
+    return { binding, bytes, format, offset, texels, height: Math.ceil(texels / rowOf(bytes)) };
   });
   const refused = (p: (typeof plans)[number]) =>
     p.height > limit || p.offset % p.bytes !== 0 || p.texels * p.bytes > MAX_INPUT_BYTES;
   if (plans.some(refused)) return null;
+  if (plans.reduce((sum, p) => sum + p.texels * p.bytes, 0) < minBytes) return null;
   return plans.map((p, i) => {
     const t = textureFor(`${role}.${i}`, p.format, p.bytes, p.height);
     copyToFlat(p.binding.buffer, p.offset, p.texels, p.bytes, t.texture);
@@ -292,6 +316,7 @@ export function launchReads(k: Kernel, l: Launch, given: Record<number, TextureB
   const views = textureBindings(
     k.name,
     slots.map((b) => ({ binding: l.bindings[b - first] as BufferBinding, elem: t.reads.get(b)! })),
+    Object.keys(given).length > 0 ? 0 : MIN_INPUT_BYTES, // given textures: worth it whatever the rest
   );
   if (!views) return launch(k, l);
   const bindings: Binding[] = l.bindings.map((b, i) => given[i] ?? b);

@@ -59,28 +59,35 @@ fn main(@builtin(workgroup_id) w: vec3u, @builtin(num_workgroups) nw: vec3u,
   out[i] = a[i];
 }`;
       const k = kernel(`texture_reads_copy_${type}`, src);
-      // 2 full 2048-texel rows and a partial third; the window starts 64 elements in.
-      const texels = 2 * 2048 + 37, skip = 64;
-      const bits = new Uint32Array((texels + skip) * per);
-      const r = randInt(bits.length, 2 ** 31, seed);
-      for (let i = 0; i < bits.length; i++) bits[i] = (r[i] * 2 + (i & 1)) >>> 0;
-      // Patterns a float path could alter: NaN payloads, denormals, −0, infinities.
-      bits.set(
-        [0x7fc00001, 0xffbfffff, 0x00000001, 0x807fffff, 0x80000000, 0x7f800000],
-        skip * per,
-      );
-      const a = tensor(bits, [bits.length], "u32");
-      const out = tensor(new Uint32Array(texels * per), [texels * per], "u32");
-      launchReads(k, {
-        bindings: [a.binding(skip * per, texels * per), out.binding()],
-        workgroups: [Math.ceil(texels / 8)],
-      });
-      const [got] = await readAll([out]);
-      const want = bits.subarray(skip * per);
-      const bad = (got as Uint32Array).findIndex((v, i) => v !== want[i]);
-      assert.equal(bad, -1, `${type}: element ${bad} differs (seed ${seed})`);
-      a.dispose();
-      out.dispose();
+      // 4 full 8 KiB texture rows and part of a fifth (over the 32 KiB below which launches
+      // keep buffers); the window starts 64 elements in. With no tail the last row is past the
+      // buffer (two copies), with one it fits (one copy).
+      const row = 8192 / (4 * per);
+      for (const tail of [0, row]) {
+        const texels = 4 * row + 37, skip = 64;
+        const bits = new Uint32Array((texels + skip + tail) * per);
+        const r = randInt(bits.length, 2 ** 31, seed);
+        for (let i = 0; i < bits.length; i++) bits[i] = (r[i] * 2 + (i & 1)) >>> 0;
+        // Patterns a float path could alter: NaN payloads, denormals, −0, infinities.
+        bits.set(
+          [0x7fc00001, 0xffbfffff, 0x00000001, 0x807fffff, 0x80000000, 0x7f800000],
+          skip * per,
+        );
+        const a = tensor(bits, [bits.length], "u32");
+        const out = tensor(new Uint32Array(texels * per), [texels * per], "u32");
+        const copies = launchStats().copies;
+        launchReads(k, {
+          bindings: [a.binding(skip * per, texels * per), out.binding()],
+          workgroups: [Math.ceil(texels / 8)],
+        });
+        assert.equal(launchStats().copies, copies + 1, "the input went through a texture");
+        const [got] = await readAll([out]);
+        const want = bits.subarray(skip * per, (skip + texels) * per);
+        const bad = (got as Uint32Array).findIndex((v, i) => v !== want[i]);
+        assert.equal(bad, -1, `${type}, tail ${tail}: element ${bad} differs (seed ${seed})`);
+        a.dispose();
+        out.dispose();
+      }
     }
   } finally {
     setTextureReads(undefined);
