@@ -68,9 +68,9 @@ export interface MatmulVariantEntry {
   note: string;
 }
 
-const forced = (path: MatmulVariant["path"], tm: number): VariantRun => ({
+const forced = (path: MatmulVariant["path"], tm: number, tn?: number): VariantRun => ({
   kind: "launcher",
-  variant: { path, tm },
+  variant: { path, tm, tn },
 });
 
 /** Every variant, in the order the table lists them. */
@@ -102,8 +102,18 @@ export const MATMUL_VARIANTS: readonly MatmulVariantEntry[] = [
   },
   {
     name: "texture_tm8",
-    run: forced("texture", 8),
-    note: "textures, 8×16 tile: the CPU adapters' choice for M ≥ 16",
+    run: forced("texture", 8, 16),
+    note: "textures, 8×16 tile: the CPU adapters' choice for M ≥ 16 unless N wastes columns",
+  },
+  {
+    name: "texture_tm8_tn12",
+    run: forced("texture", 8, 12),
+    note: "textures, 8×12 tile: 96-column workgroups (N = 96, 288 without waste)",
+  },
+  {
+    name: "texture_tm8_tn8",
+    run: forced("texture", 8, 8),
+    note: "textures, 8×8 tile: 64-column workgroups",
   },
   {
     name: "packed",

@@ -11,8 +11,9 @@
 //   In the vec4 variant every offset/stride is in vec4 units, in the scalar one in floats.
 // Bindings: 0 params, 1 A (read), 2 B (read), 3 C (read_write; also read when p.acc = 1);
 //   A and B are read-only storage textures in the texture variant.
-// Dispatch: (ceil(N / (16*WX)), ceil(M / (TM*WY)), batches), x and y swapped with ROWS_FIRST;
-//   each invocation owns a TM×16 tile of C (TM rows, four vec4 columns).
+// Dispatch: (ceil(N / (4*TN4*WX)), ceil(M / (TM*WY)), batches), x and y swapped with ROWS_FIRST;
+//   each invocation owns a TM×(4·TN4) tile of C (TM rows, TN4 vec4 columns; 16 but on the
+//   texture path, which passes the grid for its TN4).
 //
 // Why this shape (bench/README.md has the numbers): llvmpipe turns every storage load into a
 // loop over the 8 SIMD lanes with a bounds check per component, so loads, not FLOPs, bound
@@ -32,6 +33,10 @@ struct Params {
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
 override TM: u32 = 16u;   // rows per invocation: 1, 2, 4, 8 or 16 (≥ 4 with vec4 TRANS_A)
+// vec4 columns per invocation: 4 (16 columns), 3 or 2. Only the texture loaders take < 4:
+// a workgroup then covers 96 or 64 columns, so N = 96 or 288 (a small model's hidden size,
+// its q/k/v) computes no columns only to drop them, where 128-column blocks waste a quarter.
+override TN4: u32 = 4u;
 override WX: u32 = 8u;    // 8 invocations = one 8-lane SIMD row on llvmpipe (the launcher
 override WY: u32 = 1u;    // assumes 8×1: taller workgroups measured no faster)
 // Grid x walks row blocks instead of column blocks: consecutive workgroups then share one
@@ -51,8 +56,10 @@ alias ACol = array<vec4f, 16>;    // ACol[i] = op(A)[r0 + i, 4k .. 4k+3]
 
 fn fmaRow(acc: Row, x: f32, bv: Row) -> Row {
   let s = vec4f(x);
-  return Row(fma(s, bv[0], acc[0]), fma(s, bv[1], acc[1]), fma(s, bv[2], acc[2]),
-             fma(s, bv[3], acc[3]));
+  // Columns past TN4 stay zero (the selects fold away, and with them B's unused loads).
+  return Row(fma(s, bv[0], acc[0]), fma(s, bv[1], acc[1]),
+             select(acc[2], fma(s, bv[2], acc[2]), TN4 > 2u),
+             select(acc[3], fma(s, bv[3], acc[3]), TN4 > 3u));
 }
 
 // acc[i] += op(A)[r0 + i, 4k + kk] * op(B)[4k + kk, c0 .. c0+15] for the TM rows.
@@ -116,7 +123,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   let bx = select(wid.x, wid.y, ROWS_FIRST);
   let by = select(wid.y, wid.x, ROWS_FIRST);
   let r0 = (by * WY + lid.y) * TM;
-  let c0 = (bx * WX + lid.x) * 16u;
+  let c0 = (bx * WX + lid.x) * 4u * TN4;
   var acc: Tile;
   var av: ACol;
   for (var k = 0u; k < steps; k++) {

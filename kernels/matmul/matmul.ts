@@ -52,6 +52,11 @@ export interface MatmulVariant {
    * automatic choice otherwise) and scalar (default 4); 4 or 8 for texture (default 8).
    */
   tm?: number;
+  /**
+   * Columns per invocation, texture path only: 16, 12 or 8 (default: the least waste for N,
+   * see `texColumns` in texture.ts); the buffer paths always compute 16.
+   */
+  tn?: number;
 }
 
 let variantOverride: MatmulVariant | undefined;
@@ -69,6 +74,9 @@ export function setMatmulVariant(v: MatmulVariant | undefined): void {
     const tms = v.path === "texture" ? [4, 8] : [1, 2, 4, 8, 16];
     if (v.tm !== undefined && !tms.includes(v.tm)) {
       throw new Error(`setMatmulVariant: ${v.path} takes TM ${tms.join(", ")}, not ${v.tm}`);
+    }
+    if (v.tn !== undefined && (v.path !== "texture" || ![8, 12, 16].includes(v.tn))) {
+      throw new Error(`setMatmulVariant: tn (8, 12 or 16 columns) is for the texture path only`);
     }
     v = { ...v };
   }
@@ -246,7 +254,7 @@ function encode(c: Tensor, a: Tensor, b: Tensor, d: Dims): void {
   const v = variantOverride;
   const { M, N, K, transA, transB } = d;
   if (v?.path === "texture") {
-    if (!encodeTextured(c, a, b, d, cap, v.tm, true)) {
+    if (!encodeTextured(c, a, b, d, cap, v.tm, true, v.tn && v.tn / 4)) {
       throw new Error(
         `matmul: variant texture can't take ${describe(d)}: ${
           textureRefusal(d, true) ?? "its banded textures exceed the device's texture height"

@@ -32,7 +32,25 @@ const TEX_TM = 8; // rows per invocation (the 16-row tile spills more and measur
 // for B, so that the rows a workgroup reads are short and its pages few.
 const PANEL_AT = 16;
 const PANEL_BT = 64;
-const PANEL_B = 32;
+// Plain B's panels are one workgroup's columns: 8 invocations × tn4 texels.
+
+/**
+ * Relative speed of the 8-row tile by vec4 columns per invocation (TN4), per FMA computed:
+ * measured at 1024³ on llvmpipe (bench/README.md, "Columns per invocation"). The launcher
+ * takes the TN4 that spends least time per useful column: N = 96 and 288 take 3 (no column
+ * computed to be dropped, where 128-column blocks waste a quarter), N = 64 takes 2.
+ */
+export const TN4_SPEED: Readonly<Record<number, number>> = { 4: 1, 3: 0.85, 2: 0.85 };
+
+/** The TN4 (4, 3 or 2) that computes N columns in the least time by {@link TN4_SPEED}. */
+export function texColumns(N: number): number {
+  let best = 4, cost = Infinity;
+  for (const t of [4, 3, 2]) {
+    const c = Math.ceil(N / (32 * t)) * 32 * t / TN4_SPEED[t];
+    if (c < cost - 1e-9) [best, cost] = [t, c];
+  }
+  return best;
+}
 /** Bytes of cached operand textures before the cache is dropped. */
 const CACHE_BYTES = 256 * 2 ** 20;
 
@@ -116,7 +134,8 @@ export function textureRefusal(d: Dims, forced = false): string | null {
  * every texture fits the limits and every C window `capC` floats (the storage-binding cap
  * less an alignment remainder; K chunks accumulate into C). Returns false (nothing encoded)
  * when the shape does not qualify. `tm` (rows per invocation, 4 or 8) and `forced` (ignore
- * minRows) come from a variant forced with setMatmulVariant; the default is 8.
+ * minRows) come from a variant forced with setMatmulVariant; the default is 8. `tn4` (vec4
+ * columns per invocation, 4, 3 or 2) defaults to the least waste for N ({@link texColumns}).
  */
 export function encodeTextured(
   c: Tensor,
@@ -126,10 +145,12 @@ export function encodeTextured(
   capC: number,
   tm = TEX_TM,
   forced = false,
+  tn4 = texColumns(d.N),
 ): boolean {
   if (textureRefusal(d, forced) !== null) return false;
   const lim = texLimits()!;
   const { M, N, K, transA: tA, transB: tB } = d;
+  const PANEL_B = 8 * tn4;
   const panelsA = (m: number) => (tA ? Math.ceil(m / 4 / PANEL_AT) : 1);
   const panelsB = (n: number, k: number) =>
     tB ? Math.ceil(k / 4 / PANEL_BT) : Math.ceil(n / 4 / PANEL_B);
@@ -158,6 +179,8 @@ export function encodeTextured(
     TRANS_A: tA ? 1 : 0,
     TRANS_B: tB ? 1 : 0,
     TM: tm,
+    TN4: tn4,
+    B_PANEL_TEXELS: PANEL_B,
     ROWS_FIRST: 1,
     SPLIT_A: sa,
     SPLIT_B: sb,
@@ -242,7 +265,7 @@ export function encodeTextured(
               ...[d.sA ? 1 : 0, d.sB ? 1 : 0, (M * N) / 4, bandB],
             ].map(u32),
             bindings: [{ texture: ta.view }, { texture: tb.view }, cw.binding],
-            workgroups: [Math.ceil(mp / tm), Math.ceil(np / 128), zn], // ROWS_FIRST
+            workgroups: [Math.ceil(mp / tm), Math.ceil(np / (32 * tn4)), zn], // ROWS_FIRST
             overrides,
             label: problemLabel(d),
           });

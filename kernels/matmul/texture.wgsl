@@ -12,11 +12,11 @@
 //   A:          [M, K] → texel (k4, m)  = op(A)[m, 4k4 .. 4k4+3]
 //   A, TRANS_A: [K, M] → texel (m4 mod 16, k) of layer base + (m4 / 16)·cx.lda
 //                        = op(A)[4m4 .. 4m4+3, k]
-//   B:          [K, N] → texel (n4 mod 32, k) of layer base + (n4 / 32)·cx.ldb
+//   B:          [K, N] → texel (n4 mod P, k) of layer base + (n4 / P)·cx.ldb, P = 8·TN4
 //                        = op(B)[k, 4n4 .. 4n4+3]
 //   B, TRANS_B: [N, K] → texel (k4 mod 64, n) of layer base + (k4 / 64)·cx.ldb
 //                        = op(B)[4k4 .. 4k4+3, n]
-// All but plain A are cut into panels (64 floats of M, 128 of N, 256 of K), one layer
+// All but plain A are cut into panels (64 floats of M, 32·TN4 of N, 256 of K), one layer
 // each, `cx.lda` / `cx.ldb` layers apart (batches fill the layers in between): a workgroup
 // then reads short texture rows and few pages, instead of a few texels from each of hundreds
 // of long rows (a 128-column panel of B made 1024³ 10 % and 896×2048×4864 70 % faster).
@@ -30,7 +30,8 @@
 // Rows ≥ M and columns ≥ N read whatever the texture holds there and are never stored; every
 // k < 4·steps is real data (K % 4 = 0 on this path).
 // Bindings: 1 A texture, 2 B texture (read-only), 3 C (vec4 storage; read when p.acc = 1).
-// Dispatch: (ceil(M / TM), ceil(N / 128), batches) with ROWS_FIRST, TM = 4 or 8 (8 used).
+// Dispatch: (ceil(M / TM), ceil(N / (32·TN4)), batches) with ROWS_FIRST, TM = 4 or 8 (8
+// used), TN4 = 4, 3 or 2 vec4 columns per invocation (texture.ts picks the least waste).
 
 @group(0) @binding(1) var ta: texture_storage_2d_array<rgba32float, read>;
 @group(0) @binding(2) var tb: texture_storage_2d_array<rgba32float, read>;
@@ -45,7 +46,9 @@ fn yb(cx: Ctx, j: u32) -> u32 { return (j & ((1u << SPLIT_B) - 1u)) * cx.hB + (j
 
 const A_PANEL: u32 = 4u;   // log2 texels per TRANS_A panel
 const B_PANEL: u32 = 6u;   // log2 texels per TRANS_B panel
-const BN_PANEL: u32 = 5u;  // log2 texels per panel of plain B (128 columns: one workgroup)
+// Texels per panel of plain B: one workgroup's columns (8 invocations × TN4 texels; 128
+// columns with TN4 = 4), so that no invocation's texels straddle two layers.
+override B_PANEL_TEXELS: u32 = 32u;
 
 fn t4(t0: vec4f, t1: vec4f, t2: vec4f, t3: vec4f) -> array<vec4f, 4> {
   return array<vec4f, 4>(vec4f(t0.x, t1.x, t2.x, t3.x), vec4f(t0.y, t1.y, t2.y, t3.y),
@@ -87,9 +90,10 @@ fn loadA(cx: Ctx, baseA: u32, r0: u32, k: u32) -> ACol {
   return av;
 }
 
-// op(B)[kq, c4*4 .. c4*4+15] from the plain layout (layer: the 128-column panel of c4).
+// op(B)[kq, c4*4 .. c4*4+15] from the plain layout (layer: the panel of c4; texels past
+// TN4 are never used and fold away).
 fn rowB(cx: Ctx, layer: u32, c4: u32, kq: u32) -> Row {
-  let x = c4 & ((1u << BN_PANEL) - 1u);
+  let x = c4 % B_PANEL_TEXELS;
   let y = yb(cx, kq);
   return Row(textureLoad(tb, vec2u(x, y), layer), textureLoad(tb, vec2u(x + 1u, y), layer),
              textureLoad(tb, vec2u(x + 2u, y), layer), textureLoad(tb, vec2u(x + 3u, y), layer));
@@ -115,7 +119,7 @@ fn loadB(cx: Ctx, baseB: u32, c0: u32, k: u32) -> array<Row, 4> {
                          Row(q0[2], q1[2], q2[2], q3[2]), Row(q0[3], q1[3], q2[3], q3[3]));
   }
   let c4 = c0 / 4u;
-  let layer = baseB + (c4 >> BN_PANEL) * cx.ldb;
+  let layer = baseB + (c4 / B_PANEL_TEXELS) * cx.ldb;
   return array<Row, 4>(rowB(cx, layer, c4, 4u * k), rowB(cx, layer, c4, 4u * k + 1u),
                        rowB(cx, layer, c4, 4u * k + 2u), rowB(cx, layer, c4, 4u * k + 3u));
 }
@@ -124,7 +128,7 @@ fn storeRow(cx: Ctx, baseC: u32, m: u32, c0: u32, v: Row) {
   if (m >= cx.M) { return; }
   let r = baseC + m * cx.ldc + c0 / 4u;
   let n4 = cx.N / 4u;
-  for (var j = 0u; j < 4u; j++) {
+  for (var j = 0u; j < TN4; j++) {
     if (c0 / 4u + j < n4) {
       var x = v[j];
       if (cx.acc != 0u) { x += c[r + j]; }

@@ -10,6 +10,7 @@ import {
   setMatmulVariant,
 } from "../../../kernels/matmul/matmul.ts";
 import { readAll, tensor } from "../../../kernels/core/tensor.ts";
+import { texColumns } from "../../../kernels/matmul/texture.ts";
 import {
   assert,
   assertClose,
@@ -271,6 +272,44 @@ Deno.test("matmul: texture path for rows that are not a multiple of 64 floats", 
   const el = await viaTextures(() => checkForward(20, 96, 48, COMBOS[0], [], [3]));
   errs.push(`batched NT: ${eb.toExponential(1)}`, `broadcast A: ${el.toExponential(1)}`);
   console.log("max rel err", errs.join(", "));
+});
+
+Deno.test("matmul: texture path with 16, 12 and 8 columns per invocation", async () => {
+  // Each column count forced on N ragged against its 128-, 96- or 64-column workgroups,
+  // every transpose combo, batches as layers, and B panels cut small (several layers).
+  const errs: string[] = [];
+  try {
+    for (const tn of [16, 12, 8]) {
+      setMatmulVariant({ path: "texture", tm: 8, tn });
+      const cases: [number, number, number, MatmulOptions][] = [
+        [40, 64, 112, COMBOS[0]],
+        [24, 128, 92, COMBOS[1]],
+        [32, 96, 288, COMBOS[2]],
+        [64, 64, 196, COMBOS[3]],
+      ];
+      for (const [M, K, N, o] of cases) {
+        const e = await viaTextures(() => checkForward(M, K, N, o));
+        errs.push(`${tn} ${tag(o)} ${M}x${K}x${N}: ${e.toExponential(1)}`);
+      }
+      const eb = await viaTextures(() => checkForward(16, 64, 52, COMBOS[1], [2, 3], [2, 3]));
+      errs.push(`${tn} batched NT: ${eb.toExponential(1)}`);
+      setMatmulTextureLimits({ dim: 32, layers: 8, bytes: 64 * 1024 });
+      const ec = await viaTextures(() => checkForward(48, 64, 320, COMBOS[0]), 2);
+      setMatmulTextureLimits(undefined);
+      errs.push(`${tn} chunked NN: ${ec.toExponential(1)}`);
+    }
+  } finally {
+    setMatmulVariant(undefined);
+    setMatmulTextureLimits(undefined);
+  }
+  assert.throws(() => setMatmulVariant({ path: "vec4", tn: 12 }), /texture path only/);
+  assert.throws(() => setMatmulVariant({ path: "texture", tn: 4 }), /texture path only/);
+  console.log("max rel err", errs.join(", "));
+});
+
+Deno.test("matmul: the texture path's column count follows N", () => {
+  // No column computed only to be dropped where a narrower workgroup covers N exactly.
+  assert.deepStrictEqual([96, 288, 64, 44, 256, 896, 4864].map(texColumns), [3, 3, 2, 2, 4, 4, 4]);
 });
 
 Deno.test("matmul: texture path cut to small textures and C windows", async () => {
