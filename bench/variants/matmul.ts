@@ -106,6 +106,16 @@ export const MATMUL_VARIANTS: readonly MatmulVariantEntry[] = [
     note: "textures, 8×16 tile: the CPU adapters' choice for M ≥ 16 unless N wastes columns",
   },
   {
+    name: "texture_tm16",
+    run: forced("texture", 16, 16),
+    note: "textures, 16×16 tile",
+  },
+  {
+    name: "texture_tm16_tn8",
+    run: forced("texture", 16, 8),
+    note: "textures, 16×8 tile",
+  },
+  {
     name: "texture_tm8_tn12",
     run: forced("texture", 8, 12),
     note: "textures, 8×12 tile: 96-column workgroups (N = 96, 288 without waste)",

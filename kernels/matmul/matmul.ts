@@ -71,7 +71,7 @@ export function setMatmulVariant(v: MatmulVariant | undefined): void {
     if (!["texture", "vec4", "scalar"].includes(v.path)) {
       throw new Error(`setMatmulVariant: unknown path "${v.path}" (texture, vec4 or scalar)`);
     }
-    const tms = v.path === "texture" ? [4, 8] : [1, 2, 4, 8, 16];
+    const tms = v.path === "texture" ? [4, 8, 16] : [1, 2, 4, 8, 16];
     if (v.tm !== undefined && !tms.includes(v.tm)) {
       throw new Error(`setMatmulVariant: ${v.path} takes TM ${tms.join(", ")}, not ${v.tm}`);
     }

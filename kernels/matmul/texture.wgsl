@@ -75,6 +75,12 @@ fn loadA(cx: Ctx, baseA: u32, r0: u32, k: u32) -> ACol {
       let q1 = blockAT(cx, baseA, r0 / 4u + 1u, k);
       av[4] = q1[0]; av[5] = q1[1]; av[6] = q1[2]; av[7] = q1[3];
     }
+    if (TM > 8u) {
+      let q2 = blockAT(cx, baseA, r0 / 4u + 2u, k);
+      av[8] = q2[0]; av[9] = q2[1]; av[10] = q2[2]; av[11] = q2[3];
+      let q3 = blockAT(cx, baseA, r0 / 4u + 3u, k);
+      av[12] = q3[0]; av[13] = q3[1]; av[14] = q3[2]; av[15] = q3[3];
+    }
   } else {
     av[0] = textureLoad(ta, vec2u(k, ya(cx, r0)), baseA);
     av[1] = textureLoad(ta, vec2u(k, ya(cx, r0 + 1u)), baseA);
@@ -85,6 +91,16 @@ fn loadA(cx: Ctx, baseA: u32, r0: u32, k: u32) -> ACol {
       av[5] = textureLoad(ta, vec2u(k, ya(cx, r0 + 5u)), baseA);
       av[6] = textureLoad(ta, vec2u(k, ya(cx, r0 + 6u)), baseA);
       av[7] = textureLoad(ta, vec2u(k, ya(cx, r0 + 7u)), baseA);
+    }
+    if (TM > 8u) {
+      av[8] = textureLoad(ta, vec2u(k, ya(cx, r0 + 8u)), baseA);
+      av[9] = textureLoad(ta, vec2u(k, ya(cx, r0 + 9u)), baseA);
+      av[10] = textureLoad(ta, vec2u(k, ya(cx, r0 + 10u)), baseA);
+      av[11] = textureLoad(ta, vec2u(k, ya(cx, r0 + 11u)), baseA);
+      av[12] = textureLoad(ta, vec2u(k, ya(cx, r0 + 12u)), baseA);
+      av[13] = textureLoad(ta, vec2u(k, ya(cx, r0 + 13u)), baseA);
+      av[14] = textureLoad(ta, vec2u(k, ya(cx, r0 + 14u)), baseA);
+      av[15] = textureLoad(ta, vec2u(k, ya(cx, r0 + 15u)), baseA);
     }
   }
   return av;
