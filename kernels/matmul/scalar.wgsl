@@ -72,15 +72,27 @@ fn loadB(cx: Ctx, baseB: u32, c0: u32, k: u32) -> array<Row, 4> {
                        rowB(cx, baseB, c0, 4u * k + 2u), rowB(cx, baseB, c0, 4u * k + 3u));
 }
 
+fn storeF(cx: Ctx, r: u32, n: u32, v: f32) {
+  if (n < cx.N) {
+    var x = v;
+    if (cx.acc != 0u) { x += c[r + n]; }
+    c[r + n] = x;
+  }
+}
+
+fn storeQuad(cx: Ctx, r: u32, n: u32, v: vec4f) {
+  storeF(cx, r, n, v.x);
+  storeF(cx, r, n + 1u, v.y);
+  storeF(cx, r, n + 2u, v.z);
+  storeF(cx, r, n + 3u, v.w);
+}
+
 fn storeRow(cx: Ctx, baseC: u32, m: u32, c0: u32, v: Row) {
   if (m >= cx.M) { return; }
   let r = baseC + m * cx.ldc;
-  for (var j = 0u; j < 16u; j++) {
-    let n = c0 + j;
-    if (n < cx.N) {
-      var x = v[j / 4u][j % 4u];
-      if (cx.acc != 0u) { x += c[r + n]; }
-      c[r + n] = x;
-    }
-  }
+  // Spelled out with constant indices (a loop with v[j / 4][j % 4] goes through memory).
+  storeQuad(cx, r, c0, v[0]);
+  storeQuad(cx, r, c0 + 4u, v[1]);
+  storeQuad(cx, r, c0 + 8u, v[2]);
+  storeQuad(cx, r, c0 + 12u, v[3]);
 }

@@ -140,15 +140,21 @@ fn loadB(cx: Ctx, baseB: u32, c0: u32, k: u32) -> array<Row, 4> {
                        rowB(cx, layer, c4, 4u * k + 2u), rowB(cx, layer, c4, 4u * k + 3u));
 }
 
+fn storeVec(cx: Ctx, i: u32, v: vec4f) {
+  var x = v;
+  if (cx.acc != 0u) { x += c[i]; }
+  c[i] = x;
+}
+
 fn storeRow(cx: Ctx, baseC: u32, m: u32, c0: u32, v: Row) {
   if (m >= cx.M) { return; }
   let r = baseC + m * cx.ldc + c0 / 4u;
   let n4 = cx.N / 4u;
-  for (var j = 0u; j < TN4; j++) {
-    if (c0 / 4u + j < n4) {
-      var x = v[j];
-      if (cx.acc != 0u) { x += c[r + j]; }
-      c[r + j] = x;
-    }
-  }
+  // Spelled out with constant indices: a WGSL loop here stays a loop on llvmpipe, and v[j]
+  // with a loop index then goes through memory (≈ 25 % of a K = 96 product's time).
+  let c4 = c0 / 4u;
+  if (c4 < n4) { storeVec(cx, r, v[0]); }
+  if (c4 + 1u < n4) { storeVec(cx, r + 1u, v[1]); }
+  if (TN4 > 2u && c4 + 2u < n4) { storeVec(cx, r + 2u, v[2]); }
+  if (TN4 > 3u && c4 + 3u < n4) { storeVec(cx, r + 3u, v[3]); }
 }
