@@ -67,7 +67,10 @@ fn storeRow(cx: Ctx, baseC: u32, m: u32, c0: u32, v: Row) {
   if (m >= cx.M) { return; }
   let r = baseC + m * cx.ldc + c0 / 4u;
   let n4 = cx.N / 4u;
-  for (var j = 0u; j < 4u; j++) {
-    if (c0 / 4u + j < n4) { c[r + j] = v[j]; }
-  }
+  // Constant indices: a loop over v[j] stays a loop on llvmpipe, with v in memory.
+  let c4 = c0 / 4u;
+  if (c4 < n4) { c[r] = v[0]; }
+  if (c4 + 1u < n4) { c[r + 1u] = v[1]; }
+  if (c4 + 2u < n4) { c[r + 2u] = v[2]; }
+  if (c4 + 3u < n4) { c[r + 3u] = v[3]; }
 }
