@@ -24,7 +24,12 @@ import { record } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { fill, ones } from "../elementwise/elementwise.ts";
 import { type Dims, problemLabel, type Window, windowOf } from "./problem.ts";
-import { encodeTextured, matmulTextureDispatches, textureRefusal } from "./texture.ts";
+import {
+  encodeTextured,
+  matmulTextureDispatches,
+  type TexturedWeight,
+  textureRefusal,
+} from "./texture.ts";
 import { grid, kernel, u32 } from "../core/runtime.ts";
 import { launchReads } from "../core/texture_reads.ts";
 import { copyInto, empty, numel, type Tensor } from "../core/tensor.ts";
@@ -33,6 +38,8 @@ export {
   matmulTextureDispatches,
   type MatmulTextureLimits,
   setMatmulTextureLimits,
+  type TexturedWeight,
+  textureWeight,
 } from "./texture.ts";
 
 /**
@@ -110,6 +117,13 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use bᵀ: `b` is [..., N, K] (how Hugging Face stores nn.Linear weights). */
   transB?: boolean;
+  /**
+   * `b` (a 2-D weight, with transB) already copied into the texture path's layout by
+   * `textureWeight` (texture.ts): the path binds it instead of copying b again. Only valid
+   * while b is unchanged (matmulPacked passes it during a rollout); ignored where the path
+   * does not run or would cut b into chunks.
+   */
+  bTexture?: TexturedWeight;
 }
 
 let bindingLimitOverride: number | undefined;
@@ -154,11 +168,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   if (out.size > 0 && K > 0) {
     if (nB === 1 && !transA && batch > 1) {
       // A 2-D weight under a batch of activations is one tall matmul.
-      encode(out, a, b, { batch: 1, M: batch * M, N, K, transA, transB, sA: 0, sB: 0 });
+      const bTexture = opts.bTexture?.weight === b ? opts.bTexture : undefined;
+      encode(out, a, b, { batch: 1, M: batch * M, N, K, transA, transB, sA: 0, sB: 0, bTexture });
     } else {
       const sA = nA === 1 ? 0 : M * K;
       const sB = nB === 1 ? 0 : K * N;
-      encode(out, a, b, { batch, M, N, K, transA, transB, sA, sB });
+      const bTexture = batch === 1 && opts.bTexture?.weight === b ? opts.bTexture : undefined;
+      encode(out, a, b, { batch, M, N, K, transA, transB, sA, sB, bTexture });
     }
   }
   return record(out, [a, b], (g) => [

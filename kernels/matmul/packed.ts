@@ -26,6 +26,7 @@ import { needsGrad } from "../core/autograd.ts";
 import { gpu } from "../core/device.ts";
 import { matmul } from "./matmul.ts";
 import { arrayTexture, storageTextureLimits, TextureCache } from "./textures.ts";
+import { type TexturedWeight, textureWeight } from "./texture.ts";
 import {
   commandEncoder,
   countCopy,
@@ -151,7 +152,21 @@ class Packed implements PackedWeight {
     return this.texture !== null;
   }
 
+  #textured: TexturedWeight | null | undefined;
+
+  /**
+   * The weight in the texture path's layout ({@link textureWeight}), made on first use: for
+   * products with more rows than the packed path takes (a rollout of many sequences), or
+   * weights it cannot pack (K not a multiple of 64). Undefined where that path would not
+   * take the weight whole.
+   */
+  textured(): TexturedWeight | undefined {
+    if (this.#textured === undefined) this.#textured = textureWeight(this.weight);
+    return this.#textured ?? undefined;
+  }
+
   refresh(): void {
+    this.#textured?.refresh();
     if (!this.texture || !this.layout) return;
     const { pLog, panels, rows } = this.layout;
     const { N, K } = this;
@@ -174,6 +189,8 @@ class Packed implements PackedWeight {
   }
 
   dispose(): void {
+    this.#textured?.dispose();
+    this.#textured = null;
     const t = this.texture;
     this.texture = null;
     this.view = null;
@@ -211,9 +228,12 @@ export function matmulPacked(x: Tensor, pw: PackedWeight): Tensor {
   if (
     !p?.view || !p.layout || M === 0 || M > packedMaxRows() || M * N * 4 > gpu().maxBindingBytes
   ) {
-    if (M === 0 || x.rank === 2) return matmul(x, pw.weight, { transB: true });
+    // The texture path for M ≥ its minimum, with the weight textured once (on first use,
+    // then kept while packed) instead of copied per call.
+    const opts = { transB: true, bTexture: p && M >= 16 ? p.textured() : undefined };
+    if (M === 0 || x.rank === 2) return matmul(x, pw.weight, opts);
     const x2 = x.reshape([M, K]);
-    const y2 = matmul(x2, pw.weight, { transB: true });
+    const y2 = matmul(x2, pw.weight, opts);
     const y = y2.reshape([...x.shape.slice(0, -1), N]);
     x2.dispose();
     y2.dispose();

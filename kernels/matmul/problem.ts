@@ -18,6 +18,8 @@ export interface Dims {
   /** Batch strides in elements (0: broadcast). C is always contiguous [batch, M, N]. */
   sA: number;
   sB: number;
+  /** B already in the texture path's Bᵀ layout (a weight textured once for a rollout). */
+  bTexture?: { weight: Tensor; view: GPUTextureView; height: number };
 }
 
 /** A binding window over `t` from element `start`: its start aligned down, the rest in `off`. */

@@ -8,7 +8,8 @@
  */
 import coreSrc from "./core.wgsl" with { type: "text" };
 import texSrc from "./texture.wgsl" with { type: "text" };
-import { commandEncoder, countCopy, kernel, launch, u32 } from "../core/runtime.ts";
+import { gpu } from "../core/device.ts";
+import { afterSubmit, commandEncoder, countCopy, kernel, launch, u32 } from "../core/runtime.ts";
 import type { Tensor } from "../core/tensor.ts";
 import { type Dims, problemLabel, windowOf } from "./problem.ts";
 import { storageTextureLimits, TextureCache } from "./textures.ts";
@@ -128,6 +129,120 @@ export function textureRefusal(d: Dims, forced = false): string | null {
   return null;
 }
 
+type CopyArgs = [
+  t: Tensor,
+  at: number,
+  row: number,
+  rows: number,
+  dst: GPUTexture,
+  dims: number[],
+  layer: number,
+  s: number,
+  band: number,
+];
+
+/**
+ * Copy [w, h, layers] texels from `t` at element `at` (rows `row` floats apart, batches
+ * `rows` rows apart) into `dst` from layer `layer` on; with a split s, every 2^s-th row into
+ * its own band of `band` texture rows.
+ */
+function copyBands(enc: GPUCommandEncoder, ...args: CopyArgs): void {
+  const [t, at, row, rows, dst, [w, h, z], layer, s, band] = args;
+  const R = 1 << s;
+  for (let r = 0; r < R && r < h; r++) {
+    const hr = Math.ceil((h - r) / R);
+    countCopy(w * 16 * hr * z);
+    enc.copyBufferToTexture(
+      {
+        buffer: t.buffer,
+        offset: (at + r * row) * 4,
+        bytesPerRow: R * row * 4,
+        rowsPerImage: z > 1 ? rows / R : hr,
+      },
+      { texture: dst, origin: [0, r * band, layer] },
+      [w, hr, z],
+    );
+  }
+}
+
+/**
+ * A weight W [N, K] used as Wᵀ (an nn.Linear weight), copied once into the Bᵀ layout the
+ * texture path reads, for products that bind it instead of copying W per call
+ * (`matmul(x, W, { transB: true, bTexture })`): decoding a rollout calls every weight once
+ * per token with the same W. {@link refresh} re-copies W after it changed.
+ */
+export class TexturedWeight {
+  readonly view: GPUTextureView;
+  #texture: GPUTexture;
+  #dims: number[];
+  #split: number;
+
+  /** Use {@link textureWeight}. */
+  constructor(readonly weight: Tensor, readonly height: number, dims: number[], split: number) {
+    this.#dims = dims;
+    this.#split = split;
+    this.#texture = gpu().device.createTexture({
+      label: `matmul_tex W[${weight.shape}]`,
+      size: dims,
+      format: "rgba32float",
+      usage: GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+    this.view = this.#texture.createView({ dimension: "2d-array" });
+    this.refresh();
+  }
+
+  /** Copy the weight in again (after it changed). */
+  refresh(): void {
+    const [N, K] = this.weight.shape;
+    const enc = commandEncoder();
+    for (let i = 0; i < this.#dims[2]; i++) {
+      const w = Math.min(PANEL_BT, K / 4 - i * PANEL_BT);
+      const band = this.height >> this.#split;
+      copyBands(
+        enc,
+        this.weight,
+        4 * PANEL_BT * i,
+        K,
+        N,
+        this.#texture,
+        [w, N, 1],
+        i,
+        this.#split,
+        band,
+      );
+    }
+  }
+
+  /** Free the texture (after the work encoded so far is submitted). */
+  dispose(): void {
+    const t = this.#texture;
+    afterSubmit(() => t.destroy());
+  }
+}
+
+/**
+ * `w` [N, K] as a {@link TexturedWeight}, or null where the texture path would not take it
+ * as one whole operand: off on this adapter, a shape it refuses, or W larger than one
+ * texture (more rows than the texture height, more K than its layers hold, over 64 MiB),
+ * which the path cuts into chunks and copies per call as before.
+ */
+export function textureWeight(w: Tensor): TexturedWeight | null {
+  const lim = texLimits();
+  if (!lim || w.rank !== 2 || w.dtype !== "f32") return null;
+  const [N, K] = w.shape;
+  const d: Dims = { batch: 1, M: lim.minRows, N, K, transA: false, transB: true, sA: 0, sB: 0 };
+  if (textureRefusal(d, true) !== null) return null;
+  if (N > lim.dim || K > 4 * PANEL_BT * lim.layers || N * K > lim.bytes / 4) return null;
+  const sb = splits(d)[1];
+  const height = Math.ceil(N / (1 << sb)) * (1 << sb);
+  if (height > lim.dim) return null;
+  return new TexturedWeight(w, height, [
+    Math.min(PANEL_BT, K / 4),
+    height,
+    Math.ceil(K / 4 / PANEL_BT),
+  ], sb);
+}
+
 /**
  * Encode op(A)·op(B) through textures if this shape can take the path
  * ({@link textureRefusal}). Batches map to layers; M, N, K and the batch are cut so that
@@ -196,9 +311,15 @@ export function encodeTextured(
       ? [Math.min(PANEL_BT, kc / 4), heightB, lb * panelsB(nc, kc)]
       : [Math.min(PANEL_B, nc / 4), heightB, lb * panelsB(nc, kc)];
     const texels = (x: number[]) => x[0] * x[1] * x[2];
-    textures.reserve(16 * (texels(dimsA) + texels(dimsB)));
+    // B textured once (a rollout's weight): bound as it is when this is one whole operand.
+    const pre = d.bTexture && tB && d.batch === 1 && nc === N && kc === K &&
+        d.bTexture.weight === b && d.bTexture.height === heightB
+      ? d.bTexture
+      : undefined;
+    textures.reserve(16 * (texels(dimsA) + (pre ? 0 : texels(dimsB))));
     const ta = textures.get("a", dimsA[0], dimsA[1], dimsA[2]);
-    const tb = textures.get("b", dimsB[0], dimsB[1], dimsB[2]);
+    const tb = pre ? null : textures.get("b", dimsB[0], dimsB[1], dimsB[2]);
+    const tbView = pre?.view ?? tb!.view;
     for (let m0 = 0; m0 < M; m0 += mc) {
       const mp = Math.min(mc, M - m0);
       for (let n0 = 0; n0 < N; n0 += nc) {
@@ -206,37 +327,7 @@ export function encodeTextured(
         for (let k0 = 0; k0 < K; k0 += kc) {
           const kp = Math.min(kc, K - k0);
           const cw = windowOf(c, (z0 * M + m0) * N, ((zn - 1) * M + mp) * N);
-          const enc = commandEncoder(); // ends the shared pass: copies go between passes
-          // Copy [w, h, layers] texels from `t` at element `at` (rows `row` floats apart,
-          // batches `rows` rows apart) into `dst` from layer `layer` on; with a split s,
-          // every 2^s-th row into its own band of `band` texture rows.
-          const copy = (
-            t: Tensor,
-            at: number,
-            row: number,
-            rows: number,
-            dst: GPUTexture,
-            [w, h, z]: number[],
-            layer: number,
-            s: number,
-            band: number,
-          ) => {
-            const R = 1 << s;
-            for (let r = 0; r < R && r < h; r++) {
-              const hr = Math.ceil((h - r) / R);
-              countCopy(w * 16 * hr * z);
-              enc.copyBufferToTexture(
-                {
-                  buffer: t.buffer,
-                  offset: (at + r * row) * 4,
-                  bytesPerRow: R * row * 4,
-                  rowsPerImage: z > 1 ? rows / R : hr,
-                },
-                { texture: dst, origin: [0, r * band, layer] },
-                [w, hr, z],
-              );
-            }
-          };
+          const copy = (...args: CopyArgs) => copyBands(commandEncoder(), ...args);
           const bandA = heightA >> sa, bandB = heightB >> sb;
           const atA = z0 * d.sA + (tA ? k0 * M + m0 : m0 * K + k0);
           const atB = z0 * d.sB + (tB ? n0 * K + k0 : k0 * N + n0);
@@ -246,13 +337,13 @@ export function encodeTextured(
             const w = Math.min(PANEL_AT, mp / 4 - i * PANEL_AT);
             copy(a, atA + 4 * PANEL_AT * i, M, K, ta.texture, [w, kp, za], i * la, sa, bandA);
           }
-          for (let i = 0; i < panelsB(np, kp); i++) {
+          for (let i = 0; !pre && i < panelsB(np, kp); i++) {
             if (tB) {
               const w = Math.min(PANEL_BT, kp / 4 - i * PANEL_BT);
-              copy(b, atB + 4 * PANEL_BT * i, K, N, tb.texture, [w, np, zb], i * lb, sb, bandB);
+              copy(b, atB + 4 * PANEL_BT * i, K, N, tb!.texture, [w, np, zb], i * lb, sb, bandB);
             } else {
               const w = Math.min(PANEL_B, np / 4 - i * PANEL_B);
-              copy(b, atB + 4 * PANEL_B * i, N, K, tb.texture, [w, kp, zb], i * lb, sb, bandB);
+              copy(b, atB + 4 * PANEL_B * i, N, K, tb!.texture, [w, kp, zb], i * lb, sb, bandB);
             }
           }
           // Core Params; on this path lda/ldb are the panels' layer strides. (A full
@@ -264,7 +355,7 @@ export function encodeTextured(
               ...[0, 0, (cw.off + n0) / 4, bandA],
               ...[d.sA ? 1 : 0, d.sB ? 1 : 0, (M * N) / 4, bandB],
             ].map(u32),
-            bindings: [{ texture: ta.view }, { texture: tb.view }, cw.binding],
+            bindings: [{ texture: ta.view }, { texture: tbView }, cw.binding],
             workgroups: [Math.ceil(mp / tm), Math.ceil(np / (32 * tn4)), zn], // ROWS_FIRST
             overrides,
             label: problemLabel(d),

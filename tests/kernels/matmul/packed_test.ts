@@ -7,6 +7,9 @@ import {
   setPackedTextureLimits,
 } from "../../../kernels/matmul/packed.ts";
 import { write } from "../../../kernels/core/tensor.ts";
+import { gpu } from "../../../kernels/core/device.ts";
+import { launchStats } from "../../../kernels/core/runtime.ts";
+import { matmul, textureWeight } from "../../../kernels/matmul/matmul.ts";
 import { assert, assertClose, download, f32round, gpuReady, randn, upload } from "../../helpers.ts";
 
 await gpuReady;
@@ -127,5 +130,43 @@ Deno.test("matmulPacked falls back to matmul where the path does not apply", asy
   const x = upload(randn(64), [1, 64]);
   assert.throws(() => matmulPacked(x, pw), /noGrad/);
   for (const t of [x, w]) t.dispose();
+  pw.dispose();
+});
+
+Deno.test("matmulPacked beyond the packed rows: the weight textured once, no copy per call", async () => {
+  // K = 96 (the packed path can't take it) and 40 rows (more than it takes): matmul's
+  // texture path with the weight bound from a texture made on first use. Same bits as a
+  // plain matmul, fewer copies per call, and refresh() picks up a changed weight.
+  const M = 40, N = 288, K = 96;
+  const xd = f32round(randn(M * K));
+  const w1 = f32round(randn(N * K));
+  const w2 = f32round(randn(N * K));
+  const x = upload(xd, [M, K]);
+  const w = upload(w1, [N, K]);
+  const pw = packWeight(w);
+  const copies = (fn: () => unknown) => {
+    const before = launchStats().copies;
+    fn();
+    return launchStats().copies - before;
+  };
+  let ya = noGrad(() => matmulPacked(x, pw)); // first use: textures the weight
+  ya.dispose();
+  let yb = matmul(x, w, { transB: true });
+  yb.dispose();
+  const perCall = copies(() => ya = noGrad(() => matmulPacked(x, pw)));
+  const plain = copies(() => yb = matmul(x, w, { transB: true }));
+  const tw = gpu().isCpu ? textureWeight(w) : null; // null where the texture path is off
+  if (tw) {
+    tw.dispose();
+    assert.ok(perCall < plain, `textured weight: ${perCall} copies per call vs ${plain}`);
+  }
+  write(w, Float32Array.from(w2));
+  pw.refresh();
+  const yc = noGrad(() => matmulPacked(x, pw));
+  const [a, b, c] = [await download(ya), await download(yb), await download(yc)];
+  assert.deepEqual(a, b, "bit-identical to matmul");
+  assertClose(a, ref(xd, w1, M, N, K), { ...TOL, label: "before refresh" });
+  assertClose(c, ref(xd, w2, M, N, K), { ...TOL, label: "after refresh" });
+  for (const t of [x, w, ya, yb, yc]) t.dispose();
   pw.dispose();
 });
