@@ -138,7 +138,10 @@ fn rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
   }
   let inv = 1.0 / sqrt(tree8(s0, s1, s2, s3, s4, s5, s6, s7) / f32(p.h) + p.eps);
+  // x + d again rather than s read back: on a CPU adapter x and d are textures (cheap
+  // loads) and s a storage buffer (a loop over the lanes per load); the same sum, same bits.
   for (var j = 0u; j < p.h; j += 4u) {
-    store(1u, base + j, end, load(3u, base + j, end) * inv * load(2u, j, p.h));
+    let v = load(0u, base + j, end) + load(1u, base + j, end);
+    store(1u, base + j, end, v * inv * load(2u, j, p.h));
   }
 }
