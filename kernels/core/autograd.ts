@@ -13,13 +13,15 @@
  */
 import src from "./accumulate.wgsl" with { type: "text" };
 import vec4Src from "./accumulate_vec4.wgsl" with { type: "text" };
+import copySrc from "./accumulate_copy.wgsl" with { type: "text" };
 import { gpu } from "./device.ts";
 import { grid, kernel, u32 } from "./runtime.ts";
-import { launchReads } from "./texture_reads.ts";
+import { launchReads, textureBindings, textureReadsOn } from "./texture_reads.ts";
 import { copyInto, empty, keep, setReshapeHook, type Tensor, tensor } from "./tensor.ts";
 
 const accumulateKernel = kernel("accumulate", src);
 const accumulateVec4Kernel = kernel("accumulate_vec4", vec4Src);
+const accumulateCopyKernel = kernel("accumulate_vec4", copySrc);
 
 let enabled = true;
 const tape: Tensor[] = [];
@@ -89,6 +91,18 @@ export function accumulateInto(acc: Tensor, x: Tensor): void {
   for (let start = 0; start < x.size; start += window) {
     const n = Math.min(window, x.size - start);
     const units = vec4 ? n / 4 : n;
+    // CPU adapters: acc's prior values from a texture copy, acc only written.
+    const prior = vec4 && textureReadsOn()
+      ? textureBindings("accumulate.prior", [{ binding: acc.binding(start, n), elem: "vec4f" }])
+      : null;
+    if (prior) {
+      launchReads(accumulateCopyKernel, {
+        params: [u32(units)],
+        bindings: [x.binding(start, n), acc.binding(start, n), acc.binding(start, n)],
+        workgroups: grid(Math.ceil(units / 256)),
+      }, { 1: prior[0] });
+      continue;
+    }
     launchReads(vec4 ? accumulateVec4Kernel : accumulateKernel, {
       params: [u32(units)],
       bindings: [x.binding(start, n), acc.binding(start, n)],

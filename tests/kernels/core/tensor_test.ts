@@ -1,4 +1,5 @@
 import {
+  accumulateInto,
   backward,
   clearTape,
   noGrad,
@@ -9,7 +10,16 @@ import { add, fill, mul, scale } from "../../../kernels/elementwise/elementwise.
 import { gpu } from "../../../kernels/core/device.ts";
 import { kernel, launch, launchStats, sync, u32 } from "../../../kernels/core/runtime.ts";
 import { empty, keep, pool, readAll, scope, tensor, write } from "../../../kernels/core/tensor.ts";
-import { assert, assertClose, download, gpuReady, randn, upload } from "../../helpers.ts";
+import {
+  assert,
+  assertClose,
+  bothReadPaths,
+  download,
+  gpuReady,
+  randn,
+  upload,
+} from "../../helpers.ts";
+import { textureReadsOn } from "../../../kernels/core/texture_reads.ts";
 
 await gpuReady;
 
@@ -90,6 +100,25 @@ Deno.test("autograd: gradients accumulate across backward calls; zeroGrad clears
   assert.equal(tapeLength(), 0);
   zeroGrad([w]);
   assert.equal(w.grad, null);
+});
+
+bothReadPaths("accumulateInto: acc += x bit for bit, vec4 and ragged sizes", async () => {
+  // 40,000 floats (160 KB: on a CPU adapter acc's prior values come from a texture copy and
+  // acc is only written), a ragged 1,001 (the scalar kernel) and a small vec4 one (buffer
+  // kernel under the copy threshold). The result must be the f32 sum exactly.
+  for (const n of [40000, 1001, 64]) {
+    const av = randn(n), xv = randn(n);
+    const acc = upload(av, [n]), x = upload(xv, [n]);
+    const before = launchStats().copies;
+    accumulateInto(acc, x);
+    const copies = launchStats().copies - before;
+    const got = await download(acc);
+    const want = Float64Array.from(av, (v, i) => Math.fround(Math.fround(v) + Math.fround(xv[i])));
+    assert.deepEqual(got, want, `n = ${n}`);
+    if (n === 40000) assert.equal(copies, textureReadsOn() ? 2 : 0, "x and acc's prior copied");
+    acc.dispose();
+    x.dispose();
+  }
 });
 
 Deno.test("autograd: noGrad records nothing; clearTape drops a forward", () => {
