@@ -90,6 +90,24 @@ export function withTextureReads(source: string, names: string[]): string {
   let out = source.replace(/\/\/.*$/gm, ""); // comments would read as uses
   for (const name of names) {
     let elem: Elem | undefined;
+    // An array (or pointer) local or parameter of the same name would have its indexing
+    // rewritten into texture loads of the binding: refuse it rather than read wrong data.
+    const arrays = [
+      "array",
+      "ptr",
+      ...[...out.matchAll(/\balias\s+(\w+)\s*=\s*array\b/g)].map((m) => m[1]),
+    ]
+      .join("|");
+    const params = [...out.matchAll(/\bfn\s+\w+\s*\(([^)]*)\)/g)].flatMap((m) =>
+      m[1].split(",").filter((p) => new RegExp(`:\\s*(${arrays})\\b`).test(p))
+        .map((p) => p.split(":")[0].trim().split(/\s+/).pop())
+    );
+    const local = new RegExp(
+      `\\b(let|var)\\s+${name}(?![\\w$])\\s*(:\\s*(${arrays})\\b|=\\s*(${arrays})\\b)`,
+    );
+    if (params.includes(name) || local.test(out)) {
+      throw new Error(`withTextureReads: a local or parameter shadows the binding ${name}`);
+    }
     out = out.replace(DECL, (m, binding: string, n: string, type: string) => {
       if (n !== name) return m;
       elem = type.replace("<f32>", "f") as Elem;

@@ -38,6 +38,25 @@ Deno.test("withTextureReads rewrites read-only arrays, nested indexing and lengt
   assert.throws(() => withTextureReads(SRC, ["out"]), /no read-only array binding named out/);
   const pointer = SRC.replace("out[g.x] = x4;", "out[g.x] = x4 + f(&x);");
   assert.throws(() => withTextureReads(pointer, ["x"]), /x is used other than as x\[i\]/);
+  // A local array or an array parameter named like the binding would be read from the
+  // texture: refused. A scalar parameter of that name (never indexed) is fine.
+  const shadowParam = SRC.replace(
+    "@compute",
+    "fn f(x: array<f32, 4>) -> f32 { return x[0]; }\n@compute",
+  );
+  assert.throws(() => withTextureReads(shadowParam, ["x"]), /shadows the binding x/);
+  const aliased = SRC.replace(
+    "@compute",
+    "alias Q = array<f32, 2>;\nfn g(x: Q) -> f32 { return x[1]; }\n@compute",
+  );
+  assert.throws(() => withTextureReads(aliased, ["x"]), /shadows the binding x/);
+  const shadowLocal = SRC.replace(
+    "@compute",
+    "fn h() -> f32 { var x: array<f32, 2>; return x[1]; }\n@compute",
+  );
+  assert.throws(() => withTextureReads(shadowLocal, ["x"]), /shadows the binding x/);
+  const scalar = SRC.replace("@compute", "fn m(x: f32) -> f32 { return x; }\n@compute");
+  withTextureReads(scalar, ["x"]);
 });
 
 /** Every element type through launchReads, partial texture rows, a window with an offset. */
