@@ -92,14 +92,19 @@ Deno.test("matmulPacked chunks a big N across layers (N = 40,000)", async () => 
   w.dispose();
 });
 
-Deno.test("matmulPacked: refresh() picks up a changed weight; deterministic", async () => {
-  const M = 4, N = 36, K = 128;
+/** x [M, K] and a packed w [N, K] on fresh random data, plus a second weight to refresh to. */
+function refreshCase(M: number, N: number, K: number) {
   const xd = f32round(randn(M * K));
   const w1 = f32round(randn(N * K));
   const w2 = f32round(randn(N * K));
   const x = upload(xd, [M, K]);
   const w = upload(w1, [N, K]);
-  const pw = packWeight(w);
+  return { xd, w1, w2, x, w, pw: packWeight(w) };
+}
+
+Deno.test("matmulPacked: refresh() picks up a changed weight; deterministic", async () => {
+  const M = 4, N = 36, K = 128;
+  const { xd, w1, w2, x, w, pw } = refreshCase(M, N, K);
   const ya = noGrad(() => matmulPacked(x, pw));
   const yb = noGrad(() => matmulPacked(x, pw));
   write(w, Float32Array.from(w2));
@@ -138,12 +143,7 @@ Deno.test("matmulPacked beyond the packed rows: the weight textured once, no cop
   // texture path with the weight bound from a texture made on first use. Same bits as a
   // plain matmul, fewer copies per call, and refresh() picks up a changed weight.
   const M = 40, N = 288, K = 96;
-  const xd = f32round(randn(M * K));
-  const w1 = f32round(randn(N * K));
-  const w2 = f32round(randn(N * K));
-  const x = upload(xd, [M, K]);
-  const w = upload(w1, [N, K]);
-  const pw = packWeight(w);
+  const { xd, w1, w2, x, w, pw } = refreshCase(M, N, K);
   const copies = (fn: () => unknown) => {
     const before = launchStats().copies;
     fn();
