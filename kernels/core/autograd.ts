@@ -21,6 +21,7 @@ import { copyInto, empty, keep, setReshapeHook, type Tensor, tensor } from "./te
 
 const accumulateKernel = kernel("accumulate", src);
 const accumulateVec4Kernel = kernel("accumulate_vec4", vec4Src);
+// Same name as the kernel it stands in for, so profiles read the same.
 const accumulateCopyKernel = kernel("accumulate_vec4", copySrc);
 
 let enabled = true;

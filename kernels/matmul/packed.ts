@@ -158,7 +158,7 @@ class Packed implements PackedWeight {
    * The weight in the texture path's layout ({@link textureWeight}), made on first use: for
    * products with more rows than the packed path takes (a rollout of many sequences), or
    * weights it cannot pack (K not a multiple of 64). Undefined where that path would not
-   * take the weight whole.
+   * take the weight whole. It holds the weight's bytes once more until {@link dispose}.
    */
   textured(): TexturedWeight | undefined {
     if (this.#textured === undefined) this.#textured = textureWeight(this.weight);

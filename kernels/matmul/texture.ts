@@ -36,8 +36,10 @@ const PANEL_BT = 64;
 // Plain B's panels are one workgroup's columns: 8 invocations × tn4 texels.
 
 /**
- * Relative speed of the 8-row tile by vec4 columns per invocation (TN4), per FMA computed:
- * measured at 1024³ on llvmpipe (bench/README.md, "Columns per invocation"). The launcher
+ * Relative speed of the 8-row tile by vec4 columns per invocation (TN4), per FMA computed, at
+ * 1024³ on llvmpipe: 8×8 and 8×12 ran 38 against 43–47 GFLOP/s for 8×16 on the AVX-512 VM
+ * (bench/README.md, the texture path's tuning table), within noise of it on the AVX2 VM
+ * ("Speed round 3"); the Xeon's ratio is kept, as the cautious one. The launcher
  * takes the TN4 that spends least time per useful column: N = 96 and 288 take 3 (no column
  * computed to be dropped, where 128-column blocks waste a quarter), N = 64 takes 2.
  */
@@ -166,6 +168,44 @@ function copyBands(enc: GPUCommandEncoder, ...args: CopyArgs): void {
 }
 
 /**
+ * Copy a Bᵀ operand ([N, K] stored, rows K floats apart, batches N rows apart) window of kp
+ * columns of K × np rows from element `at` into its K panels of PANEL_BT texels, one layer
+ * each (`layerStep` layers apart; batches fill the layers between), rows banded by `split`.
+ * The layout texture.wgsl's TRANS_B loader reads; shared by the per-call copies and
+ * {@link TexturedWeight}.
+ */
+function copyBTPanels(
+  enc: GPUCommandEncoder,
+  t: Tensor,
+  at: number,
+  K: number,
+  N: number,
+  dst: GPUTexture,
+  kp: number,
+  np: number,
+  batches: number,
+  layerStep: number,
+  split: number,
+  band: number,
+): void {
+  for (let i = 0; i < Math.ceil(kp / 4 / PANEL_BT); i++) {
+    const w = Math.min(PANEL_BT, kp / 4 - i * PANEL_BT);
+    copyBands(
+      enc,
+      t,
+      at + 4 * PANEL_BT * i,
+      K,
+      N,
+      dst,
+      [w, np, batches],
+      i * layerStep,
+      split,
+      band,
+    );
+  }
+}
+
+/**
  * A weight W [N, K] used as Wᵀ (an nn.Linear weight), copied once into the Bᵀ layout the
  * texture path reads, for products that bind it instead of copying W per call
  * (`matmul(x, W, { transB: true, bTexture })`): decoding a rollout calls every weight once
@@ -174,12 +214,10 @@ function copyBands(enc: GPUCommandEncoder, ...args: CopyArgs): void {
 export class TexturedWeight {
   readonly view: GPUTextureView;
   #texture: GPUTexture;
-  #dims: number[];
   #split: number;
 
   /** Use {@link textureWeight}. */
   constructor(readonly weight: Tensor, readonly height: number, dims: number[], split: number) {
-    this.#dims = dims;
     this.#split = split;
     this.#texture = gpu().device.createTexture({
       label: `matmul_tex W[${weight.shape}]`,
@@ -194,23 +232,21 @@ export class TexturedWeight {
   /** Copy the weight in again (after it changed). */
   refresh(): void {
     const [N, K] = this.weight.shape;
-    const enc = commandEncoder();
-    for (let i = 0; i < this.#dims[2]; i++) {
-      const w = Math.min(PANEL_BT, K / 4 - i * PANEL_BT);
-      const band = this.height >> this.#split;
-      copyBands(
-        enc,
-        this.weight,
-        4 * PANEL_BT * i,
-        K,
-        N,
-        this.#texture,
-        [w, N, 1],
-        i,
-        this.#split,
-        band,
-      );
-    }
+    const band = this.height >> this.#split;
+    copyBTPanels(
+      commandEncoder(),
+      this.weight,
+      0,
+      K,
+      N,
+      this.#texture,
+      K,
+      N,
+      1,
+      1,
+      this.#split,
+      band,
+    );
   }
 
   /** Free the texture (after the work encoded so far is submitted). */
@@ -248,7 +284,7 @@ export function textureWeight(w: Tensor): TexturedWeight | null {
  * ({@link textureRefusal}). Batches map to layers; M, N, K and the batch are cut so that
  * every texture fits the limits and every C window `capC` floats (the storage-binding cap
  * less an alignment remainder; K chunks accumulate into C). Returns false (nothing encoded)
- * when the shape does not qualify. `tm` (rows per invocation, 4 or 8) and `forced` (ignore
+ * when the shape does not qualify. `tm` (rows per invocation, 4, 8 or 16) and `forced` (ignore
  * minRows) come from a variant forced with setMatmulVariant; the default is 8. `tn4` (vec4
  * columns per invocation, 4, 3 or 2) defaults to the least waste for N ({@link texColumns}).
  */
@@ -337,14 +373,12 @@ export function encodeTextured(
             const w = Math.min(PANEL_AT, mp / 4 - i * PANEL_AT);
             copy(a, atA + 4 * PANEL_AT * i, M, K, ta.texture, [w, kp, za], i * la, sa, bandA);
           }
-          for (let i = 0; !pre && i < panelsB(np, kp); i++) {
-            if (tB) {
-              const w = Math.min(PANEL_BT, kp / 4 - i * PANEL_BT);
-              copy(b, atB + 4 * PANEL_BT * i, K, N, tb!.texture, [w, np, zb], i * lb, sb, bandB);
-            } else {
-              const w = Math.min(PANEL_B, np / 4 - i * PANEL_B);
-              copy(b, atB + 4 * PANEL_B * i, N, K, tb!.texture, [w, kp, zb], i * lb, sb, bandB);
-            }
+          if (!pre && tB) {
+            copyBTPanels(commandEncoder(), b, atB, K, N, tb!.texture, kp, np, zb, lb, sb, bandB);
+          }
+          for (let i = 0; !pre && !tB && i < panelsB(np, kp); i++) {
+            const w = Math.min(PANEL_B, np / 4 - i * PANEL_B);
+            copy(b, atB + 4 * PANEL_B * i, N, K, tb!.texture, [w, kp, zb], i * lb, sb, bandB);
           }
           // Core Params; on this path lda/ldb are the panels' layer strides. (A full
           // parameter ring makes launch() submit first: the copies above go with it.)

@@ -30,7 +30,7 @@
 // Rows ≥ M and columns ≥ N read whatever the texture holds there and are never stored; every
 // k < 4·steps is real data (K % 4 = 0 on this path).
 // Bindings: 1 A texture, 2 B texture (read-only), 3 C (vec4 storage; read when p.acc = 1).
-// Dispatch: (ceil(M / TM), ceil(N / (32·TN4)), batches) with ROWS_FIRST, TM = 4 or 8 (8
+// Dispatch: (ceil(M / TM), ceil(N / (32·TN4)), batches) with ROWS_FIRST, TM = 4, 8 or 16 (8
 // used), TN4 = 4, 3 or 2 vec4 columns per invocation (texture.ts picks the least waste).
 
 @group(0) @binding(1) var ta: texture_storage_2d_array<rgba32float, read>;
